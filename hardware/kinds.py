@@ -1,0 +1,63 @@
+"""What mathmind knows about each kind of device: one registry entry per kind, no if-chains elsewhere."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class DeviceKind:
+    name: str                       # "npu" | "cuda" | "cpu": also torch's attribute (torch.npu, torch.cuda)
+    dist_backend: str               # torch.distributed backend
+    visible_devices_env: str | None  # the variable that selects devices for a launched process
+    env_defaults: dict[str, str]    # set for launched processes unless the user's environment has them
+    socket_ifname_env: str | None   # which variable names the network interface for collectives
+    if_ip_env: str | None           # which variable names the host IP for collectives
+    launchers: tuple[str, ...]      # preferred launchers, best first (see mathmind.launch)
+    eval_device_pattern: str = "{name}:0"  # lm-eval's HFLM device; a bare "npu" silently falls back to CPU
+    notes: tuple[str, ...] = field(default=())
+
+
+# Order matters: detection picks the first kind that has devices.
+KINDS: dict[str, DeviceKind] = {
+    "npu": DeviceKind(
+        name="npu",
+        dist_backend="hccl",
+        visible_devices_env="ASCEND_RT_VISIBLE_DEVICES",
+        env_defaults={
+            # HCCL's own default (120 s) is shorter than loading a 7B+ checkpoint on 8 cards takes
+            # before the first collective; 1200 s is Ascend's advice for large jobs.
+            "HCCL_CONNECT_TIMEOUT": "1200",
+            "HCCL_EXEC_TIMEOUT": "1800",
+            # Fewer out-of-memory stops from fragmentation on long, variable-length CoT batches.
+            "PYTORCH_NPU_ALLOC_CONF": "expandable_segments:True",
+            # Queue operator dispatch asynchronously (level 1 is safe on every torch_npu 2.x).
+            "TASK_QUEUE_ENABLE": "1",
+        },
+        socket_ifname_env="HCCL_SOCKET_IFNAME",
+        if_ip_env="HCCL_IF_IP",
+        launchers=("openmind", "torchrun"),
+    ),
+    "cuda": DeviceKind(
+        name="cuda",
+        dist_backend="nccl",
+        visible_devices_env="CUDA_VISIBLE_DEVICES",
+        env_defaults={
+            "TORCH_NCCL_ASYNC_ERROR_HANDLING": "1",
+            "PYTORCH_CUDA_ALLOC_CONF": "expandable_segments:True",
+        },
+        socket_ifname_env="NCCL_SOCKET_IFNAME",
+        if_ip_env=None,
+        launchers=("torchrun",),
+    ),
+    "cpu": DeviceKind(
+        name="cpu",
+        dist_backend="gloo",
+        visible_devices_env=None,
+        env_defaults={},
+        socket_ifname_env="GLOO_SOCKET_IFNAME",
+        if_ip_env=None,
+        launchers=("torchrun",),
+        eval_device_pattern="cpu",
+    ),
+}

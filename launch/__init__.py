@@ -1,0 +1,1 @@
+"""Launching training: which launcher, with which command and environment."""

@@ -1,0 +1,5 @@
+import sys
+
+from mathmind.cli import main
+
+sys.exit(main())

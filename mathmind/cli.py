@@ -1,0 +1,63 @@
+"""The `mathmind` command: one entry point, one subcommand per stage.
+
+Each subcommand lives in its own module with `configure(parser)` and `run(args) -> int`. Modules are
+light at import time (heavy libraries are imported inside `run`), so `mathmind --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from mathmind import __version__
+from mathmind.errors import UserError
+
+# name -> (module, one-line help). A registry, not an if-chain: adding a stage is one line.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "doctor": ("mathmind.hardware.doctor", "show hardware, library versions, the launcher `train` would use, and what to fix"),
+
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but errors are one line plus the usage, exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        sys.stderr.write(f"{self.prog}: error: {message}\n")
+        raise SystemExit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="mathmind",
+        description="Distil a reasoning teacher (DeepSeek-R1 or any OpenAI-compatible model) into a small "
+        "math model: distill -> judge -> convert -> train -> eval -> report. Ascend 910B first, CUDA and CPU too.",
+    )
+    parser.add_argument("--version", action="version", version=f"mathmind {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+    for name, (module_name, help_text) in COMMANDS.items():
+        module = importlib.import_module(module_name)
+        command_parser = sub.add_parser(name, help=help_text, description=module.__doc__,
+                                        formatter_class=argparse.RawDescriptionHelpFormatter)
+        module.configure(command_parser)
+        command_parser.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args._run(args) or 0)
+    except UserError as e:
+        sys.stderr.write(f"mathmind {args.command}: error: {e}\n")
+        return 2
+    except KeyboardInterrupt:
+        sys.stderr.write(f"mathmind {args.command}: interrupted; finished work is kept, re-run to resume\n")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
