@@ -16,6 +16,7 @@ $(STAMP): pyproject.toml constraints.txt
 
 demo: $(STAMP)
 	$(VENV)/bin/mathmind doctor
+	$(VENV)/bin/mathmind demo --out demo-out
 
 test: $(STAMP)
 	$(PY) -m pytest -q -p no:cacheprovider

@@ -46,6 +46,7 @@ class Summary:
     elapsed_s: float
     cost: float | None
     concurrency_end: int
+    concurrency_cuts: int
 
     def lines(self) -> list[str]:
         rate = self.done / self.elapsed_s if self.elapsed_s else 0.0
@@ -55,6 +56,8 @@ class Summary:
                f"(reasoning {self.reasoning_tokens})",
                f"retries: {sum(self.retries.values())} {dict(self.retries) or ''}".rstrip(),
                f"failures: {dict(self.failures) or 'none'}"]
+        if self.concurrency_cuts:
+            out.append(f"concurrency cut {self.concurrency_cuts} time(s) for 429s; {self.concurrency_end} at the end")
         if self.cost is not None:
             out.append(f"estimated cost: {self.cost:.4f} (at the prices given per million tokens)")
         return out
@@ -139,7 +142,7 @@ async def distill_async(jobs: Iterator[Job], total: int, skipped: int, out: Path
     return Summary(total=total, skipped=skipped, done=done, failed=failed, retries=dict(s.retries),
                    failures=dict(s.failures), prompt_tokens=s.prompt_tokens, completion_tokens=s.completion_tokens,
                    reasoning_tokens=s.reasoning_tokens, elapsed_s=time.monotonic() - started, cost=cost,
-                   concurrency_end=teacher.limit.limit)
+                   concurrency_end=teacher.limit.limit, concurrency_cuts=teacher.limit.cuts)
 
 
 __all__ = ["RECORD_FIELDS", "Summary", "Job", "distill_async", "done_ids", "make_jobs", "errors_path",

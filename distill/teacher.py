@@ -12,7 +12,7 @@ import json
 import random
 import re
 import time
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,11 +49,21 @@ class TeacherSettings:
 
 
 class AdaptiveLimit:
-    """AIMD concurrency: halve on a 429 (at most once a second), grow by one after `limit` successes."""
+    """AIMD concurrency: halve when 429s are sustained, then grow back.
+
+    Sustained means at least `THROTTLED_SHARE` of the last `WINDOW` answers were 429s: a sporadic 429
+    (one request unlucky at a busy moment) is retried without slowing every other request down.
+    After a cut, each `limit // 4` successes add one slot (about four per round trip) up to the maximum.
+    """
+
+    WINDOW = 50
+    THROTTLED_SHARE = 0.2
 
     def __init__(self, maximum: int):
         self.maximum = self.limit = maximum
         self.in_flight = 0
+        self.cuts = 0
+        self._recent: deque[bool] = deque(maxlen=self.WINDOW)  # True = 429
         self._successes = 0
         self._last_cut = 0.0
         self._cond = asyncio.Condition()
@@ -69,15 +79,19 @@ class AdaptiveLimit:
             self._cond.notify_all()
 
     def throttled(self) -> None:
+        self._recent.append(True)
         now = time.monotonic()
-        if now - self._last_cut >= 1.0:
+        if sum(self._recent) >= self.THROTTLED_SHARE * self.WINDOW and now - self._last_cut >= 1.0:
             self.limit = max(1, self.limit // 2)
             self._last_cut, self._successes = now, 0
+            self.cuts += 1
+            self._recent.clear()
 
     def succeeded(self) -> None:
+        self._recent.append(False)
         if self.limit < self.maximum:
             self._successes += 1
-            if self._successes >= self.limit:
+            if self._successes >= max(1, self.limit // 4):
                 self.limit, self._successes = self.limit + 1, 0
 
 

@@ -204,19 +204,37 @@ def test_split_reasoning_forms():
     assert split_reasoning("The answer is 4.", None) == ("", "The answer is 4.")
 
 
-def test_adaptive_limit_halves_on_429_and_recovers():
+def test_adaptive_limit_ignores_sporadic_429_halves_on_sustained_and_recovers():
     import asyncio
 
     async def scenario():
         limit = AdaptiveLimit(16)
-        limit.throttled()
+        for _ in range(5):  # 1 in 10 answers throttled: sporadic, no cut
+            limit.throttled()
+            for _ in range(9):
+                limit.succeeded()
+        assert limit.limit == 16
+        for _ in range(10):  # 10 of the last 50: sustained
+            limit.throttled()
+        assert (limit.limit, limit.cuts) == (8, 1)
+        for _ in range(10):  # within the same second: no second cut
+            limit.throttled()
         assert limit.limit == 8
-        limit.throttled()  # within the same second: one cut per burst
-        assert limit.limit == 8
-        for _ in range(8 + 9 + 10 + 11 + 12 + 13 + 14 + 15):
+        for _ in range(2 + 2 + 2 + 2 + 3 + 3 + 3 + 3):  # one slot per limit // 4 successes, 8 -> 16
             limit.succeeded()
         assert limit.limit == 16
         limit.succeeded()
         assert limit.limit == 16
 
     asyncio.run(scenario())
+
+
+def test_sustained_429s_lower_concurrency_in_a_real_run(run_mathmind, tmp_path):
+    questions = write_questions(tmp_path / "q.jsonl", [f"What is {i} + 1? [[fault:429 x1]]" for i in range(24)])
+    with StandInTeacher(TeacherConfig(latency_s=0.05)) as teacher:
+        proc = run_mathmind(*distill_args(teacher, questions, tmp_path / "out.jsonl", "--concurrency", "24"),
+                            env={"API_KEY": "k"})
+        assert proc.returncode == 0, proc.stderr
+        assert "'429': 24" in proc.stderr
+        assert "concurrency cut 1 time(s) for 429s" in proc.stderr
+    assert len(read(tmp_path / "out.jsonl")) == 24
