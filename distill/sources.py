@@ -66,40 +66,40 @@ def _hub_rows(spec: str, dataset: Any) -> Source:
     return Source(spec, rows(), total)
 
 
-def _modelscope(spec: str) -> Source:
-    hub_id, options = _hub_options(spec)
-    if _offline():
-        raise UserError(f"--questions {spec!r}: offline mode is set; {OFFLINE_HINT}")
-    try:
-        from modelscope.msdatasets import MsDataset
-    except ImportError:
-        raise UserError(f"--questions {spec!r} needs modelscope: pip install 'mathmind[modelscope]'") from None
+def _modelscope_load(hub_id: str, subset: str | None, split: str) -> Any:
+    from modelscope.msdatasets import MsDataset
+
     # The client retries 5 times by default (15+ s) before saying the hub is unreachable.
     os.environ.setdefault("MODELSCOPE_API_MAX_RETRIES", "1")
-    try:
-        dataset = MsDataset.load(hub_id, subset_name=options.get("subset") or options.get("name"),
-                                 split=options.get("split", "train"))
-    except Exception as e:  # noqa: BLE001 - the hub client raises many kinds; all mean "not loaded"
-        raise UserError(f"--questions {spec!r}: ModelScope could not load it ({type(e).__name__}: {str(e)[:200]}); "
-                        f"if {OFFLINE_HINT}") from None
-    return _hub_rows(spec, dataset)
+    return MsDataset.load(hub_id, subset_name=subset, split=split)
 
 
-def _huggingface(spec: str) -> Source:
+def _huggingface_load(hub_id: str, subset: str | None, split: str) -> Any:
+    import datasets
+
+    return datasets.load_dataset(hub_id, subset, split=split)
+
+
+# scheme -> (hub name, loader, what to install)
+HUBS = {
+    "modelscope": ("ModelScope", _modelscope_load, "pip install 'mathmind[modelscope]'"),
+    "hf": ("Hugging Face", _huggingface_load, "pip install datasets"),
+}
+
+
+def _hub(scheme: str, spec: str) -> Source:
+    hub_name, load, install = HUBS[scheme]
     hub_id, options = _hub_options(spec)
     if _offline():
-        raise UserError(f"--questions {spec!r}: offline mode is set; {OFFLINE_HINT}")
+        raise UserError(f"--questions {scheme}:{spec}: offline mode is set; {OFFLINE_HINT}")
     try:
-        import datasets
-    except ImportError:
-        raise UserError(f"--questions {spec!r} needs the datasets package: pip install datasets") from None
-    try:
-        dataset = datasets.load_dataset(hub_id, options.get("subset") or options.get("name"),
-                                        split=options.get("split", "train"))
-    except Exception as e:  # noqa: BLE001
-        raise UserError(f"--questions {spec!r}: Hugging Face could not load it ({type(e).__name__}: {str(e)[:200]}); "
-                        f"if {OFFLINE_HINT}") from None
-    return _hub_rows(spec, dataset)
+        dataset = load(hub_id, options.get("subset") or options.get("name"), options.get("split", "train"))
+    except ImportError as e:
+        raise UserError(f"--questions {scheme}:{spec} needs {hub_name}'s client ({e}): {install}") from None
+    except Exception as e:  # noqa: BLE001 - hub clients raise many kinds; all mean "not loaded"
+        raise UserError(f"--questions {scheme}:{spec}: {hub_name} could not load it ({type(e).__name__}: "
+                        f"{str(e)[:200]}); if {OFFLINE_HINT}") from None
+    return _hub_rows(f"{scheme}:{spec}", dataset)
 
 
 def _file_rows(path: Path, key_prefix: str) -> Iterator[Row]:
@@ -156,13 +156,10 @@ def _local(spec: str) -> Source:
     return Source(spec, rows(), None)
 
 
-SCHEMES = {"modelscope": _modelscope, "hf": _huggingface}
-
-
 def open_source(spec: str) -> Source:
     scheme, sep, rest = spec.partition(":")
-    if sep and scheme in SCHEMES:
-        return SCHEMES[scheme](rest)
+    if sep and scheme in HUBS:
+        return _hub(scheme, rest)
     return _local(spec)
 
 
