@@ -74,9 +74,9 @@ def api_key_from_env(var: str | None) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from mathmind.distill.prompts import load_prompt
-    from mathmind.distill.run import FatalTeacherError, distill_async, done_ids, errors_path, make_jobs
+    from mathmind.distill.run import distill_async, done_ids, errors_path, make_jobs
     from mathmind.distill.sources import question_rows
-    from mathmind.distill.teacher import TeacherSettings
+    from mathmind.distill.teacher import FatalTeacherError, TeacherSettings
 
     for flag, value in (("--concurrency", args.concurrency), ("--samples-per-question", args.samples_per_question)):
         if value < 1:

@@ -59,17 +59,22 @@ def find_pairs(train: list[Item], test: list[Item], chunk: int = 256) -> list[di
     stop = frozenset(ENGLISH_STOP_WORDS)
     train_tokens = [tokens(i.text, stop) for i in train]
     test_tokens = [tokens(i.text, stop) for i in test]
+    train_sets = [set(t) for t in train_tokens]
+    test_sets = [set(t) for t in test_tokens]
+
+    def jaccard(ti: int, si: int) -> float:
+        a, b = train_sets[ti], test_sets[si]
+        return len(a & b) / len(a | b) if a | b else 0.0
+
     vectorizer = TfidfVectorizer(analyzer=lambda toks: toks)  # tokens are already clean
     train_matrix = vectorizer.fit_transform(train_tokens + test_tokens)[: len(train)]
     test_matrix = vectorizer.transform(test_tokens)
     flagged: dict[tuple[int, int], dict] = {}
 
     def flag(ti: int, si: int, reason: str, cosine: float | None) -> None:
-        a, b = set(train_tokens[ti]), set(test_tokens[si])
-        jaccard = len(a & b) / len(a | b) if a | b else 0.0
         pair = flagged.setdefault((ti, si), {
             "train_file": train[ti].file, "train_line": train[ti].line, "test_file": test[si].file,
-            "test_line": test[si].line, "cosine": None, "jaccard": round(jaccard, 4), "reasons": [],
+            "test_line": test[si].line, "cosine": None, "jaccard": round(jaccard(ti, si), 4), "reasons": [],
             "train_question": train[ti].text, "test_question": test[si].text})
         pair["reasons"].append(reason)
         if cosine is not None:
@@ -81,11 +86,9 @@ def find_pairs(train: list[Item], test: list[Item], chunk: int = 256) -> list[di
         top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
         for row, neighbours in enumerate(top):
             si = start + row
-            b = set(test_tokens[si])
-            for ti in neighbours:
-                a = set(train_tokens[ti])
-                if a | b and len(a & b) / len(a | b) > JACCARD_THRESHOLD:
-                    flag(int(ti), si, "jaccard", float(scores[row, ti]))
+            for ti in map(int, neighbours):
+                if jaccard(ti, si) > JACCARD_THRESHOLD:
+                    flag(ti, si, "jaccard", float(scores[row, ti]))
 
     grams: dict[tuple[str, ...], int] = {}
     for si, toks in enumerate(test_tokens):

@@ -16,7 +16,7 @@ from typing import Any, Iterator
 from tqdm import tqdm
 
 from mathmind.distill.prompts import Prompt
-from mathmind.distill.teacher import FatalTeacherError, Teacher, TeacherSettings
+from mathmind.distill.teacher import Teacher, TeacherSettings
 from mathmind.jsonl import JsonlAppender, iter_jsonl, repair_torn_tail
 
 # The record each output line holds. Stable: later stages and users' scripts read these names.
@@ -112,7 +112,8 @@ async def distill_async(jobs: Iterator[Job], total: int, skipped: int, out: Path
             result, failure = await teacher.ask(job.prompt_text)
             base = {"id": job.id, "question": job.question, "gold": job.gold, "prompt": prompt_name}
             if result is not None:
-                answers.write({**base, **result})
+                record = {**base, **result}
+                answers.write({name: record[name] for name in RECORD_FIELDS})
                 done += 1
             else:
                 errors.write({**base, **failure})
@@ -144,6 +145,3 @@ async def distill_async(jobs: Iterator[Job], total: int, skipped: int, out: Path
                    reasoning_tokens=s.reasoning_tokens, elapsed_s=time.monotonic() - started, cost=cost,
                    concurrency_end=teacher.limit.limit, concurrency_cuts=teacher.limit.cuts)
 
-
-__all__ = ["RECORD_FIELDS", "Summary", "Job", "distill_async", "done_ids", "make_jobs", "errors_path",
-           "FatalTeacherError"]

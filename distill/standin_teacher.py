@@ -29,7 +29,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 FAULT_MARK = re.compile(r"\[\[fault:(\w+) x(\d+)\]\]")
-FAULT_KINDS = ("429", "500", "badjson", "hang", "empty", "length")
+RANDOM_FAULTS = ("429", "500", "badjson", "hang", "empty")  # what --fault-rate draws from
 NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 
 
@@ -178,7 +178,7 @@ class StandInTeacher:
             if kind == "think" or self.attempts[question] <= int(times):
                 return kind
         if self.config.fault_rate and self._rng.random() < self.config.fault_rate:
-            return self._rng.choice(FAULT_KINDS[:4] + FAULT_KINDS[4:5])  # 429, 500, badjson, hang, empty
+            return self._rng.choice(RANDOM_FAULTS)
         return None
 
     def _answer(self, question: str, fault: str | None) -> tuple[str, str, str]:
