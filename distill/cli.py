@@ -28,8 +28,12 @@ import asyncio
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mathmind.errors import UserError
+
+if TYPE_CHECKING:
+    from mathmind.distill.teacher import TeacherSettings
 
 DASHSCOPE_URL = "https://dashscope.aliyuncs.com/compatible-mode/v1"
 
@@ -45,8 +49,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
                     help="preset under recipes/prompts (step_by_step, seed002_dad_zh, seed000_pot_zh, seed003_answer_zh, "
                          "seed003_evaluate_zh) or a .yaml/.txt file with {question}")
     io.add_argument("--samples-per-question", type=int, default=1, metavar="K", help="answers asked per question (default 1)")
-    api = parser.add_argument_group("teacher API")
-    api.add_argument("--model", default="deepseek-r1", help="model name at the API (default deepseek-r1)")
+    add_api_arguments(parser, "teacher", default_model="deepseek-r1", default_concurrency=30)
+    run = parser.add_argument_group("cost and output")
+    run.add_argument("--price-in", type=float, default=None, help="price per million prompt tokens, for the cost estimate")
+    run.add_argument("--price-out", type=float, default=None, help="price per million completion tokens")
+
+
+def add_api_arguments(parser: argparse.ArgumentParser, role: str, default_model: str, default_concurrency: int) -> None:
+    """The OpenAI-compatible API flags, the same for the teacher (distill) and the LLM judge."""
+    api = parser.add_argument_group(f"{role} API")
+    api.add_argument("--model", default=default_model, help=f"model name at the API (default {default_model})")
     api.add_argument("--base-url", default=None, help=f"API base URL (default: $OPENAI_BASE_URL, else {DASHSCOPE_URL})")
     api.add_argument("--api-key-env", default=None, metavar="VAR", help="environment variable holding the key (default: API_KEY, else OPENAI_API_KEY)")
     api.add_argument("--temperature", type=float, default=None)
@@ -54,14 +66,26 @@ def configure(parser: argparse.ArgumentParser) -> None:
     api.add_argument("--max-tokens", type=int, default=None)
     api.add_argument("--stream", action="store_true", help="stream answers (long R1 answers get no idle-connection timeouts)")
     run = parser.add_argument_group("concurrency and retries")
-    run.add_argument("--concurrency", type=int, default=30, help="requests in flight at most (default 30); lowered on sustained 429s, then recovered")
+    run.add_argument("--concurrency", type=int, default=default_concurrency,
+                     help=f"requests in flight at most (default {default_concurrency}); lowered on sustained 429s, then recovered")
     run.add_argument("--rpm", type=float, default=None, help="cap on requests started per minute")
     run.add_argument("--timeout", type=float, default=600.0, metavar="S", help="seconds per request (default 600: R1 thinks long)")
     run.add_argument("--max-retries", type=int, default=5, metavar="N", help="retries per sample for 429/5xx/timeouts/bad or empty answers (default 5)")
     run.add_argument("--retry-base-delay", type=float, default=1.0, metavar="S", help="first backoff delay; doubles each retry, with jitter (default 1)")
-    run.add_argument("--price-in", type=float, default=None, help="price per million prompt tokens, for the cost estimate")
-    run.add_argument("--price-out", type=float, default=None, help="price per million completion tokens")
     run.add_argument("--no-progress", action="store_true", help="no progress bar (logs, batch jobs)")
+
+
+def teacher_settings(args: argparse.Namespace) -> "TeacherSettings":
+    from mathmind.distill.teacher import TeacherSettings
+
+    if args.concurrency < 1:
+        raise UserError(f"--concurrency must be >= 1, got {args.concurrency}")
+    if args.max_retries < 0:
+        raise UserError(f"--max-retries must be >= 0, got {args.max_retries}")
+    return TeacherSettings(
+        model=args.model, base_url=args.base_url or os.environ.get("OPENAI_BASE_URL") or DASHSCOPE_URL,
+        temperature=args.temperature, top_p=args.top_p, max_tokens=args.max_tokens, timeout_s=args.timeout,
+        max_retries=args.max_retries, retry_base_delay_s=args.retry_base_delay, stream=args.stream, rpm=args.rpm)
 
 
 def api_key_from_env(var: str | None) -> str:
@@ -76,23 +100,17 @@ def run(args: argparse.Namespace) -> int:
     from mathmind.distill.prompts import load_prompt
     from mathmind.distill.run import distill_async, done_ids, errors_path, make_jobs
     from mathmind.distill.sources import question_rows
-    from mathmind.distill.teacher import FatalTeacherError, TeacherSettings
+    from mathmind.distill.teacher import FatalTeacherError
 
-    for flag, value in (("--concurrency", args.concurrency), ("--samples-per-question", args.samples_per_question)):
-        if value < 1:
-            raise UserError(f"{flag} must be >= 1, got {value}")
-    if args.max_retries < 0:
-        raise UserError(f"--max-retries must be >= 0, got {args.max_retries}")
+    if args.samples_per_question < 1:
+        raise UserError(f"--samples-per-question must be >= 1, got {args.samples_per_question}")
+    settings = teacher_settings(args)
     api_key = api_key_from_env(args.api_key_env)
     prompt = load_prompt(args.prompt)
     triples, questions = question_rows(args.questions, args.question_field, args.answer_field, args.limit)
     skip = done_ids(args.out)
     total = questions * args.samples_per_question
     skipped = min(len(skip), total)
-    settings = TeacherSettings(
-        model=args.model, base_url=args.base_url or os.environ.get("OPENAI_BASE_URL") or DASHSCOPE_URL,
-        temperature=args.temperature, top_p=args.top_p, max_tokens=args.max_tokens, timeout_s=args.timeout,
-        max_retries=args.max_retries, retry_base_delay_s=args.retry_base_delay, stream=args.stream, rpm=args.rpm)
     print(f"distill: {total} answers wanted from {settings.model} at {settings.base_url}; {skipped} already in {args.out}",
           file=sys.stderr)
     jobs = make_jobs(triples, prompt, args.samples_per_question, skip)

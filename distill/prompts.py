@@ -23,6 +23,7 @@ class Prompt:
     template: str
     fields: tuple[str, ...]
     description: str = ""
+    verdict: dict[str, str] | None = None   # judge presets: regexes that read an accept / reject reply
 
     def render(self, record: dict[str, Any], where: str) -> str:
         text = self.template
@@ -53,8 +54,11 @@ def _from_yaml(text: str, source: str) -> Prompt:
     if not isinstance(data, dict) or not isinstance(data.get("template"), str):
         raise UserError(f"{source}: a prompt preset needs a `template` string (and `fields`, default [question])")
     fields = tuple(data.get("fields") or ("question",))
+    verdict = data.get("verdict")
+    if verdict is not None and not (isinstance(verdict, dict) and set(verdict) == {"accept", "reject"}):
+        raise UserError(f"{source}: `verdict` must map accept and reject to regular expressions")
     return Prompt(name=str(data.get("name") or Path(source).stem), template=data["template"], fields=fields,
-                  description=str(data.get("description", "")))
+                  description=str(data.get("description", "")), verdict=verdict)
 
 
 def load_prompt(name_or_path: str) -> Prompt:

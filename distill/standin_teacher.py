@@ -183,6 +183,9 @@ class StandInTeacher:
 
     def _answer(self, question: str, fault: str | None) -> tuple[str, str, str]:
         clean = FAULT_MARK.sub("", question)
+        verdict = judge_reply(clean)
+        if verdict is not None:
+            return "Comparing the final answer with the reference.", verdict, "stop"
         # The request holds the prompt, which wraps the question: find the known question inside it.
         known = clean if clean in self.config.answers else next((q for q in self.config.answers if q in clean), None)
         if known is not None:
@@ -230,6 +233,29 @@ class StandInTeacher:
             events.append({**base, "choices": [], "usage": full["usage"]})
         payload = "".join(f"data: {json.dumps(e)}\n\n" for e in events) + "data: [DONE]\n\n"
         self._send(writer, 200, payload.encode(), content_type="text/event-stream")
+
+
+def judge_reply(prompt: str) -> str | None:
+    """The reply to a judge prompt (judge_seed002_zh, judge_en), else None.
+
+    The stand-in judges differently from mathmind's rules on purpose: the last number of the
+    response against the last number of the reference, as a quick human reader would.
+    """
+    if "含义是否一致" in prompt and "# 来自考场的材料" in prompt:
+        response, _, reference = prompt.split("# 来自考场的材料", 1)[1].partition("\n\n\n\n\n")
+        same = _last_number(response) is not None and _last_number(response) == _last_number(reference)
+        return f"第一段总结:学生给出了答案。\n第二段翻译:标准答案。\n含义是否一致:{'是' if same else '否'}"
+    if "VERDICT: CORRECT" in prompt and "<response>" in prompt:
+        response = prompt.split("<response>", 1)[1].split("</response>", 1)[0]
+        reference = prompt.split("<reference>", 1)[1].split("</reference>", 1)[0]
+        same = _last_number(response) is not None and _last_number(response) == _last_number(reference)
+        return f"The final answers {'agree' if same else 'differ'}.\nVERDICT: {'CORRECT' if same else 'INCORRECT'}"
+    return None
+
+
+def _last_number(text: str) -> float | None:
+    numbers = NUMBER.findall(text.replace(",", ""))
+    return float(numbers[-1]) if numbers else None
 
 
 def _chunks(text: str, size: int = 40) -> list[str]:
