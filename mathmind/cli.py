@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "doctor": ("mathmind.hardware.doctor", "show hardware, library versions, the launcher `train` would use, and what to fix"),
     "distill": ("mathmind.distill.cli", "ask a teacher model (OpenAI-compatible API) to answer questions; resumable jsonl out"),
     "judge": ("mathmind.distill.judge", "accept or reject teacher answers: rules (math-verify) first, an LLM where they cannot decide"),
+    "convert": ("mathmind.distill.convert", "build an openMind / LLaMA-Factory dataset (openmind-cot, sharegpt, alpaca, pot) and register it"),
     "decontam": ("mathmind.distill.decontam", "flag training questions that leak test questions (TF-IDF + Jaccard, 8-grams)"),
     "demo": ("mathmind.demo", "run every stage on an embedded offline default (CPU, no network, a stand-in teacher)"),
 }

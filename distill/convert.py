@@ -1,0 +1,263 @@
+"""Turn judged teacher answers into a training dataset for openMind or LLaMA-Factory, and register it.
+
+Formats:
+  openmind-cot  sharegpt with seed 002's Thought/Solution system prompt; the answer is
+                <|begin_of_thought|> reasoning <|end_of_thought|> <|begin_of_solution|> answer <|end_of_solution|>
+  sharegpt      the reasoning as <think>...</think> before the answer (LLaMA-Factory's R1 convention)
+  alpaca        instruction / input / output / system / history (seed 003)
+  pot           seed 000's human / gpt / function_call / observation / gpt turns, from a teacher asked with the
+                seed000_pot_zh prompt. The code is run in a sandbox (see distill/pot.py) and the observation
+                is what it really printed; a sample whose code fails, times out, or prints a result that
+                disagrees with its stated answer is left out, with the reason, in NAME.rejected.jsonl.
+
+--keep accepted (default) keeps records with verdict accept (run `mathmind judge` first); all keeps all.
+--register adds or replaces one entry in a dataset_info.json that both openMind (custom_dataset_info:
+local_path a directory + file_name) and LLaMA-Factory (file_name relative to dataset_dir) read; every
+other entry is kept; the file is written atomically.
+
+  mathmind convert --in runs/judged.jsonl --out data/DS_r1_answer.json --format openmind-cot \\
+      --register data/dataset_info.json --name DS_r1_answer
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import statistics
+import sys
+from dataclasses import dataclass
+from functools import partial
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+from mathmind.errors import UserError
+from mathmind.jsonl import iter_jsonl, write_json_atomic, write_text_atomic
+
+if TYPE_CHECKING:
+    from mathmind.distill.pot import Limits
+
+
+class Rejected(Exception):
+    """This record cannot become a training sample (the reason is kept in NAME.rejected.jsonl)."""
+
+
+def seed002_system() -> str:
+    return resources.files("mathmind.recipes").joinpath("prompts", "system_thought_solution_seed002.txt").read_text("utf-8")
+
+
+def _turn(role: str, value: str) -> dict[str, str]:
+    return {"from": role, "value": value}
+
+
+def _think(record: dict[str, Any]) -> str:
+    reasoning = (record.get("reasoning") or "").strip()
+    return f"<think>\n{reasoning}\n</think>\n\n" if reasoning else ""
+
+
+def openmind_cot(record: dict[str, Any], system: str | None) -> dict[str, Any]:
+    solution = (f"<|begin_of_thought|>\n\n{record.get('reasoning') or ''}<|end_of_thought|>\n\n"
+                f"<|begin_of_solution|>\n\n{record['answer']}<|end_of_solution|>")
+    return {"system": system if system is not None else seed002_system(),
+            "conversations": [_turn("user", record["question"]), _turn("assistant", solution)]}
+
+
+def sharegpt(record: dict[str, Any], system: str | None) -> dict[str, Any]:
+    sample = {"conversations": [_turn("user", record["question"]), _turn("assistant", _think(record) + record["answer"])]}
+    return {"system": system, **sample} if system else sample
+
+
+def alpaca(record: dict[str, Any], system: str | None) -> dict[str, Any]:
+    return {"instruction": record["question"], "input": "", "output": _think(record) + record["answer"],
+            "system": system or "", "history": []}
+
+
+def json_turns(answer: str) -> Any:
+    """The JSON list in a ```json block (its code turns hold ``` too, so decode rather than match)."""
+    start = answer.find("[", max(answer.find("```json"), 0))
+    if start < 0:
+        raise json.JSONDecodeError("no JSON list", answer, 0)
+    return json.JSONDecoder().raw_decode(answer, start)[0]
+
+
+def pot(record: dict[str, Any], system: str | None, limits: "Limits | None" = None) -> dict[str, Any]:
+    from mathmind.distill.answers import equivalent, final_answer, number_value
+    from mathmind.distill.pot import Limits, code_of, run_program
+
+    try:
+        turns = json_turns(record["answer"])
+    except json.JSONDecodeError as e:
+        raise Rejected(f"pot_unparseable: the answer holds no JSON list of turns ({e.msg})") from None
+    if not isinstance(turns, list) or not all(isinstance(t, dict) and {"from", "value"} <= set(t) for t in turns):
+        raise Rejected("pot_unparseable: turns must be objects with `from` and `value`")
+    calls = [i for i, t in enumerate(turns) if t["from"] == "function_call"]
+    if not calls:
+        raise Rejected("pot_no_code: no function_call turn")
+    out = [_turn("human", record["question"])]
+    printed = ""
+    for turn in turns:
+        if turn["from"] == "human":
+            continue
+        if turn["from"] == "observation":
+            continue                                    # replaced by what the code really printed
+        out.append(_turn(turn["from"], str(turn["value"])))
+        if turn["from"] == "function_call":
+            code = code_of(str(turn["value"]))
+            if code is None:
+                raise Rejected("pot_no_code: the function_call turn holds no Python")
+            result = run_program(code, limits or Limits())
+            if result.status != "ok":
+                raise Rejected(f"pot_{result.status}: {result.error_line[:200]}")
+            printed = result.stdout.strip()
+            out.append(_turn("observation", printed))
+    if out[-1]["from"] != "gpt":
+        raise Rejected("pot_no_answer: the turns do not end with the model's answer")
+    stated = final_answer(out[-1]["value"])
+    stated_value = stated.value if stated else _last_number(out[-1]["value"], number_value)
+    printed_value = _last_number(printed, number_value)
+    if stated_value is None or printed_value is None:
+        raise Rejected(f"pot_no_result: stated {stated_value!r}, printed {printed_value!r}")
+    if not equivalent(printed_value, stated_value):
+        raise Rejected(f"pot_disagrees: the code printed {printed_value}, the answer states {stated_value}")
+    return {"system": system, "conversations": out} if system else {"conversations": out}
+
+
+def _last_number(text: str, number_value: Callable[[str], str | None]) -> str | None:
+    from mathmind.distill.answers import NUMBER
+
+    matches = list(NUMBER.finditer(text))
+    return number_value(matches[-1].group(0)) if matches else None
+
+
+@dataclass(frozen=True)
+class Format:
+    build: Callable[[dict[str, Any], str | None], dict[str, Any]]
+    formatting: str                     # openMind / LLaMA-Factory `formatting`
+    columns: dict[str, str]
+    tags: dict[str, str] | None = None
+
+
+SHAREGPT_COLUMNS = {"messages": "conversations", "system": "system"}
+USER_ASSISTANT = {"role_tag": "from", "content_tag": "value", "user_tag": "user", "assistant_tag": "assistant",
+                  "system_tag": "system"}
+# Seed 000's roles are LLaMA-Factory's sharegpt defaults.
+HUMAN_GPT = {"role_tag": "from", "content_tag": "value", "user_tag": "human", "assistant_tag": "gpt",
+             "observation_tag": "observation", "function_tag": "function_call", "system_tag": "system"}
+FORMATS: dict[str, Format] = {
+    "openmind-cot": Format(openmind_cot, "sharegpt", SHAREGPT_COLUMNS, USER_ASSISTANT),
+    "sharegpt": Format(sharegpt, "sharegpt", SHAREGPT_COLUMNS, USER_ASSISTANT),
+    "alpaca": Format(alpaca, "alpaca", {"prompt": "instruction", "query": "input", "response": "output",
+                                        "system": "system", "history": "history"}),
+    "pot": Format(pot, "sharegpt", SHAREGPT_COLUMNS, HUMAN_GPT),
+}
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--in", dest="input", required=True, type=Path, metavar="FILE.jsonl", help="judged (or distilled) records")
+    parser.add_argument("--out", required=True, type=Path, metavar="DIR/NAME.json", help="the dataset, a JSON list (written atomically)")
+    parser.add_argument("--format", required=True, choices=sorted(FORMATS))
+    parser.add_argument("--keep", choices=("accepted", "all"), default="accepted",
+                        help="accepted (default): only records the judge accepted; all: every record")
+    parser.add_argument("--system", default=None, help="system prompt (openmind-cot default: seed 002's Thought/Solution prompt)")
+    parser.add_argument("--register", type=Path, metavar="DIR/dataset_info.json", help="add or update the dataset's entry here")
+    parser.add_argument("--name", default=None, help="dataset name in dataset_info.json (default: the --out file's stem)")
+    parser.add_argument("--tokenizer", default=None, metavar="PATH", help="a local tokenizer, for token-length statistics")
+    parser.add_argument("--pot-timeout", type=float, default=10.0, metavar="S",
+                        help="pot: seconds of wall clock and CPU each program may take (default 10)")
+    parser.add_argument("--cutoff-len", type=int, default=4096,
+                        help="warn about samples longer than this many tokens (default 4096, seed 002's advice for long CoT)")
+
+
+def register(info_path: Path, name: str, out: Path, fmt: Format) -> dict[str, Any]:
+    """Add or replace `name` in dataset_info.json, keeping every other entry."""
+    info: dict[str, Any] = {}
+    if info_path.exists():
+        try:
+            info = json.loads(info_path.read_text(encoding="utf-8") or "{}")
+        except json.JSONDecodeError as e:
+            raise UserError(f"{info_path}: not valid JSON (line {e.lineno}: {e.msg}); fix it or pick another --register file") from None
+        if not isinstance(info, dict):
+            raise UserError(f"{info_path}: expected a JSON object of dataset entries")
+    dataset_dir = info_path.resolve().parent
+    entry: dict[str, Any] = {
+        "local_path": str(dataset_dir),                                # openMind: a directory
+        "file_name": os.path.relpath(out.resolve(), dataset_dir),      # LLaMA-Factory: relative to dataset_dir
+        "formatting": fmt.formatting,
+        "columns": fmt.columns,
+    }
+    if fmt.tags:
+        entry["tags"] = fmt.tags
+    info[name] = entry
+    write_json_atomic(info_path, info)
+    return entry
+
+
+def token_lengths(samples: list[dict[str, Any]], tokenizer_path: str) -> list[int]:
+    try:
+        from transformers import AutoTokenizer
+    except ImportError:
+        raise UserError("--tokenizer needs transformers: pip install 'mathmind[train]'") from None
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(tokenizer_path)
+    except (OSError, ValueError) as e:
+        raise UserError(f"--tokenizer {tokenizer_path}: cannot load a tokenizer there ({e})") from None
+    texts = []
+    for s in samples:
+        if "conversations" in s:
+            texts.append("\n".join([s.get("system") or ""] + [t["value"] for t in s["conversations"]]))
+        else:
+            texts.append("\n".join([s["system"], s["instruction"], s["input"], s["output"]]))
+    return [len(ids) for ids in tokenizer(texts)["input_ids"]]
+
+
+def run(args: argparse.Namespace) -> int:
+    if not args.input.is_file():
+        raise UserError(f"--in {args.input}: no such file")
+    if args.out.suffix != ".json":
+        raise UserError(f"--out {args.out}: the dataset is a JSON list; name it NAME.json")
+    fmt = FORMATS[args.format]
+    build = fmt.build
+    if fmt.build is pot:
+        from mathmind.distill.pot import Limits
+
+        build = partial(pot, limits=Limits(wall_s=args.pot_timeout, cpu_s=max(1, math.ceil(args.pot_timeout))))
+    samples, rejected, skipped = [], [], 0
+    for line_no, record in iter_jsonl(args.input):
+        for field in ("question", "answer"):
+            if not isinstance(record.get(field), str):
+                raise UserError(f"{args.input}:{line_no}: field {field!r} is missing or not text")
+        if args.keep == "accepted":
+            if "verdict" not in record:
+                raise UserError(f"{args.input}:{line_no}: no `verdict` field: run `mathmind judge` first, or pass --keep all")
+            if record["verdict"] != "accept":
+                skipped += 1
+                continue
+        try:
+            samples.append(build(record, args.system))
+        except Rejected as e:
+            rejected.append({"id": record.get("id"), "line": line_no, "reason": str(e)})
+    write_json_atomic(args.out, samples)
+    rejected_path = args.out.with_name(args.out.stem + ".rejected.jsonl")
+    if rejected:
+        write_text_atomic(rejected_path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rejected))
+    else:
+        rejected_path.unlink(missing_ok=True)
+    print(f"convert ({args.format}): {len(samples)} samples -> {args.out}; {skipped} not accepted by the judge, "
+          f"{len(rejected)} rejected" + (f" (reasons in {rejected_path})" if rejected else ""), file=sys.stderr)
+    if args.register:
+        name = args.name or args.out.stem
+        entry = register(args.register, name, args.out, fmt)
+        print(f"registered {name!r} in {args.register} (file_name {entry['file_name']}, formatting {entry['formatting']})",
+              file=sys.stderr)
+    if args.tokenizer and samples:
+        lengths = token_lengths(samples, args.tokenizer)
+        over = sum(n > args.cutoff_len for n in lengths)
+        q = statistics.quantiles(lengths, n=20) if len(lengths) > 1 else lengths * 19
+        print(f"tokens per sample: min {min(lengths)}, median {statistics.median(lengths):.0f}, p95 {q[-1]:.0f}, max {max(lengths)}",
+              file=sys.stderr)
+        if over:
+            print(f"warning: {over} of {len(lengths)} samples are longer than cutoff_len {args.cutoff_len} and will be cut; "
+                  f"raise cutoff_len (seed 002 advises 4096 for long CoT)", file=sys.stderr)
+    return 0
