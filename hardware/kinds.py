@@ -15,6 +15,9 @@ class DeviceKind:
     if_ip_env: str | None           # which variable names the host IP for collectives
     launchers: tuple[str, ...]      # preferred launchers, best first (see mathmind.launch)
     eval_device_pattern: str = "{name}:0"  # lm-eval's HFLM device; a bare "npu" silently falls back to CPU
+    runtime_modules: tuple[str, ...] = ()  # imported in a training process before torch touches the device
+    trainer_args: dict[str, object] = field(default_factory=dict)  # TrainingArguments this kind needs
+    slurm_gres: str | None = None          # generic resource name in sbatch scripts (--gres=NAME:COUNT)
     notes: tuple[str, ...] = field(default=())
 
 
@@ -37,6 +40,8 @@ KINDS: dict[str, DeviceKind] = {
         socket_ifname_env="HCCL_SOCKET_IFNAME",
         if_ip_env="HCCL_IF_IP",
         launchers=("openmind", "torchrun"),
+        runtime_modules=("torch_npu",),
+        slurm_gres="npu",
     ),
     "cuda": DeviceKind(
         name="cuda",
@@ -49,6 +54,7 @@ KINDS: dict[str, DeviceKind] = {
         socket_ifname_env="NCCL_SOCKET_IFNAME",
         if_ip_env=None,
         launchers=("torchrun",),
+        slurm_gres="gpu",
     ),
     "cpu": DeviceKind(
         name="cpu",
@@ -59,5 +65,7 @@ KINDS: dict[str, DeviceKind] = {
         if_ip_env=None,
         launchers=("torchrun",),
         eval_device_pattern="cpu",
+        # TrainingArguments would otherwise look for an accelerator; bf16 autocast on CPU is slow.
+        trainer_args={"use_cpu": True},
     ),
 }

@@ -20,6 +20,7 @@ def pick_launcher(hw: Hardware, which: Callable[[str], str | None] = shutil.whic
     for name in hw.spec.launchers:
         if which(LAUNCHER_EXECUTABLES[name]):
             return name, notes
-        notes.append(f"{LAUNCHER_EXECUTABLES[name]} not found on PATH")
+        if name != "torchrun":   # torchrun is also reachable as `python -m torch.distributed.run`
+            notes.append(f"{LAUNCHER_EXECUTABLES[name]} not found on PATH")
     # torchrun ships with torch; `python -m torch.distributed.run` is the same program when torch is installed.
     return "torchrun", notes

@@ -20,6 +20,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "judge": ("mathmind.distill.judge", "accept or reject teacher answers: rules (math-verify) first, an LLM where they cannot decide"),
     "convert": ("mathmind.distill.convert", "build an openMind / LLaMA-Factory dataset (openmind-cot, sharegpt, alpaca, pot) and register it"),
     "decontam": ("mathmind.distill.decontam", "flag training questions that leak test questions (TF-IDF + Jaccard, 8-grams)"),
+    "train": ("mathmind.launch.train", "train from a recipe: openmind-cli on Ascend, else torchrun + TRL (+ DeepSpeed); --dry-run shows how"),
+    "pull": ("mathmind.pull", "download a model from ModelScope, the openMind hub or Hugging Face (cache first) and print its folder"),
+    "tiny-model": ("mathmind.tiny", "build a tiny Qwen2 model offline (own BPE tokenizer, random weights) for smoke tests"),
     "demo": ("mathmind.demo", "run every stage on an embedded offline default (CPU, no network, a stand-in teacher)"),
 }
 
@@ -52,7 +55,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    # `key=value` recipe overrides may come after options (`train R.yaml --dry-run max_steps=5`).
+    if extra and hasattr(args, "overrides") and all("=" in e and not e.startswith("-") for e in extra):
+        args.overrides = [*args.overrides, *extra]
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         return int(args._run(args) or 0)
     except UserError as e:

@@ -1,0 +1,195 @@
+"""Training recipes: openMind-style YAML, checked before anything is launched, rendered per launcher.
+
+One recipe serves openmind-cli and mathmind's own trainer (TRL SFTTrainer under torchrun). Keys are
+openMind's (which are LLaMA-Factory's names) plus every Hugging Face TrainingArguments key as is.
+Errors name the file and the key, and suggest the closest valid key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mathmind.errors import UserError
+
+# Keys mathmind's own trainer reads besides TrainingArguments / SFTConfig fields (openMind's names).
+TRAINER_KEYS = {
+    "model_name_or_path", "model_group", "trust_remote_code", "template", "cache_dir", "model_revision",
+    "stage", "finetuning_type", "lora_rank", "lora_alpha", "lora_dropout", "lora_target_modules",
+    "dataset", "custom_dataset_info", "dataset_dir", "cutoff_len", "max_samples", "use_gradient_checkpointing",
+    # TrainingArguments keys of transformers 4.x (openMind's pin) that transformers 5 dropped or renamed:
+    "warmup_ratio",            # -> warmup_steps as a fraction
+    "overwrite_output_dir",    # mathmind's trainer always resumes from output_dir's last checkpoint
+}
+STAGES = {"sft"}
+FINETUNING_TYPES = {"full", "lora"}
+TEMPLATES = {"qwen": "qwen.jinja"}          # template name -> chat template shipped under recipes/templates
+
+
+@dataclasses.dataclass
+class Recipe:
+    path: Path
+    values: dict[str, Any]
+
+    def where(self, key: str) -> str:
+        return f"{self.path}: {key}"
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise UserError(f"override {text!r}: expected key=value")
+    try:
+        return key.strip(), yaml.safe_load(value) if value.strip() else ""
+    except yaml.YAMLError:
+        return key.strip(), value
+
+
+def load_recipe(path: Path, overrides: list[str]) -> Recipe:
+    if not path.is_file():
+        raise UserError(f"recipe {path}: no such file")
+    try:
+        values = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as e:
+        raise UserError(f"{path}: not valid YAML ({e})") from None
+    if not isinstance(values, dict):
+        raise UserError(f"{path}: a recipe is a mapping of key: value")
+    for text in overrides:
+        key, value = parse_override(text)
+        values[key] = value
+    return Recipe(path, values)
+
+
+def trainer_keys() -> set[str] | None:
+    """Every key mathmind's trainer accepts, or None when the training extra is not installed."""
+    try:
+        from trl import SFTConfig
+    except ImportError:
+        return None
+    return {f.name for f in dataclasses.fields(SFTConfig)} | TRAINER_KEYS
+
+
+def check_keys(recipe: Recipe, valid: set[str], what: str) -> None:
+    for key in recipe.values:
+        if key not in valid:
+            close = difflib.get_close_matches(key, sorted(valid), n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise UserError(f"{recipe.where(key)}: unknown key for {what}{hint}")
+
+
+def _number(recipe: Recipe, key: str, low: float, high: float, integer: bool = False) -> None:
+    if key not in recipe.values:
+        return
+    value = recipe.values[key]
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (integer and not isinstance(value, int)):
+        raise UserError(f"{recipe.where(key)}: expected {'an integer' if integer else 'a number'}, got {value!r}")
+    if not low <= value <= high:
+        raise UserError(f"{recipe.where(key)}: {value} is out of range [{low}, {high}]")
+
+
+def registered_datasets(recipe: Recipe) -> dict[str, dict[str, Any]]:
+    """Dataset entries from the recipe's custom_dataset_info file(s), else dataset_dir/dataset_info.json."""
+    v = recipe.values
+    paths = [Path(p.strip()) for p in str(v["custom_dataset_info"]).split(",")] if v.get("custom_dataset_info") else \
+        [Path(v.get("dataset_dir") or "data") / "dataset_info.json"]
+    entries: dict[str, dict[str, Any]] = {}
+    for info in paths:
+        if not info.is_file():
+            raise UserError(f"{recipe.where('custom_dataset_info')}: {info} does not exist "
+                            f"(write it with `mathmind convert --register {info} --name NAME`)")
+        try:
+            data = json.loads(info.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as e:
+            raise UserError(f"{info}: not valid JSON (line {e.lineno}: {e.msg})") from None
+        for name, entry in data.items():
+            entries[name] = {**entry, "_info": str(info.resolve())}
+    return entries
+
+
+def validate(recipe: Recipe, valid_keys: set[str] | None, what: str) -> list[str]:
+    """Check the recipe before launching; returns notes (what could not be checked)."""
+    notes = []
+    v = recipe.values
+    if valid_keys is None:
+        notes.append(f"key names not checked: neither openMind nor the training extra is installed here")
+    else:
+        check_keys(recipe, valid_keys, what)
+    for key in ("model_name_or_path", "dataset", "output_dir"):
+        if not v.get(key):
+            raise UserError(f"{recipe.where(key)}: required")
+    if v.get("stage", "sft") not in STAGES:
+        raise UserError(f"{recipe.where('stage')}: {v['stage']!r} is not supported (supported: {', '.join(sorted(STAGES))})")
+    if v.get("finetuning_type", "full") not in FINETUNING_TYPES:
+        raise UserError(f"{recipe.where('finetuning_type')}: expected one of {', '.join(sorted(FINETUNING_TYPES))}, got {v['finetuning_type']!r}")
+    _number(recipe, "learning_rate", 1e-9, 1.0)
+    _number(recipe, "num_train_epochs", 1e-6, 1000)
+    _number(recipe, "max_steps", -1, 10**9, integer=True)
+    _number(recipe, "cutoff_len", 8, 10**7, integer=True)
+    _number(recipe, "per_device_train_batch_size", 1, 10**6, integer=True)
+    _number(recipe, "gradient_accumulation_steps", 1, 10**6, integer=True)
+    _number(recipe, "warmup_ratio", 0, 0.999)
+    _number(recipe, "lora_rank", 1, 4096, integer=True)
+    _number(recipe, "lora_dropout", 0, 0.999)
+    if v.get("bf16") and v.get("fp16"):
+        raise UserError(f"{recipe.where('fp16')}: bf16 and fp16 cannot both be true")
+    model = str(v["model_name_or_path"])
+    if Path(model).exists() and not (Path(model) / "config.json").is_file():
+        raise UserError(f"{recipe.where('model_name_or_path')}: {model} has no config.json (not a model folder)")
+    if not Path(model).exists() and not _looks_like_hub_id(model):
+        raise UserError(f"{recipe.where('model_name_or_path')}: {model} is neither a folder nor a hub id "
+                        f"(owner/name, or modelscope:/openmind:/hf: owner/name)")
+    if v.get("deepspeed"):
+        ds = Path(str(v["deepspeed"]))
+        if not ds.is_file():
+            raise UserError(f"{recipe.where('deepspeed')}: {ds} does not exist")
+        try:
+            json.loads(ds.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as e:
+            raise UserError(f"{ds}: not valid JSON (line {e.lineno}: {e.msg})") from None
+    entries = registered_datasets(recipe)
+    for name in str(v["dataset"]).split(","):
+        entry = entries.get(name.strip())
+        if entry is None:
+            raise UserError(f"{recipe.where('dataset')}: {name.strip()!r} is not registered in "
+                            f"{v.get('custom_dataset_info') or 'dataset_info.json'} (registered: {', '.join(sorted(entries)) or 'none'})")
+        data_file = dataset_file(entry)
+        if not data_file.is_file():
+            raise UserError(f"{recipe.where('dataset')}: {name.strip()!r} points at {data_file}, which does not exist")
+    if v.get("template") and v["template"] not in TEMPLATES:
+        notes.append(f"template {v['template']!r}: mathmind's trainer uses the model's own chat template for it")
+    out = Path(str(v["output_dir"]))
+    parent = next((p for p in [out, *out.parents] if p.exists()), Path("."))
+    if not os.access(parent, os.W_OK):
+        raise UserError(f"{recipe.where('output_dir')}: cannot write under {parent}")
+    return notes
+
+
+def dataset_file(entry: dict[str, Any]) -> Path:
+    base = Path(entry.get("local_path") or Path(entry["_info"]).parent)
+    return base / entry["file_name"]
+
+
+def _looks_like_hub_id(text: str) -> bool:
+    hub, sep, rest = text.partition(":")
+    name = rest if sep and hub in ("modelscope", "openmind", "hf") else text
+    parts = name.split("/")
+    return len(parts) == 2 and all(parts) and not text.startswith((".", "/"))
+
+
+def absolute_paths(values: dict[str, Any]) -> dict[str, Any]:
+    """Paths made absolute: openMind requires it for custom_dataset_info, and torchrun's ranks may start elsewhere."""
+    out = dict(values)
+    for key in ("deepspeed", "output_dir", "dataset_dir"):
+        if out.get(key):
+            out[key] = str(Path(str(out[key])).resolve())
+    if out.get("custom_dataset_info"):
+        out["custom_dataset_info"] = ",".join(str(Path(p.strip()).resolve()) for p in str(out["custom_dataset_info"]).split(","))
+    if out.get("model_name_or_path") and Path(str(out["model_name_or_path"])).exists():
+        out["model_name_or_path"] = str(Path(str(out["model_name_or_path"])).resolve())
+    return out
