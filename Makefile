@@ -5,8 +5,12 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-dev
+# openMind 1.0 pins Python < 3.11, transformers 4.45 and setuptools 69 (torch 2.13 needs >= 77), so it gets
+# its own environment, installed without its pins where they cannot hold; the tests run openmind-cli from it.
+OM_VENV  ?= .venv-openmind
+OM_STAMP := $(OM_VENV)/.installed
 
-.PHONY: demo test clean
+.PHONY: demo test clean openmind-venv
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -14,12 +18,25 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install -q -c constraints.txt torch==2.13.0 -e '.[dev]'
 	touch $@
 
+$(OM_STAMP): constraints.txt
+	$(PYTHON) -m venv $(OM_VENV)
+	$(OM_VENV)/bin/pip install -q --upgrade pip
+	$(OM_VENV)/bin/pip download -q openmind==1.0.0 --no-deps --python-version 3.10 --only-binary=:all: -d $(OM_VENV)/wheels
+	$(OM_VENV)/bin/pip install -q -c constraints.txt torch==2.13.0
+	$(OM_VENV)/bin/pip install -q -c constraints.txt --no-deps --ignore-requires-python $(OM_VENV)/wheels/openmind-1.0.0-*.whl
+	$(OM_VENV)/bin/pip install -q -c constraints.txt --ignore-requires-python "datasets>=2.18,<=2.21" "numpy<2" \
+		openmind-hub==0.9.1 einops==0.8.0 sentencepiece tabulate tiktoken tokenizers docker decorator "pyarrow<20" \
+		transformers==4.45.2 accelerate==1.0.0rc1 peft==0.14.0
+	touch $@
+
+openmind-venv: $(OM_STAMP)
+
 demo: $(STAMP)
 	$(VENV)/bin/mathmind doctor
 	$(VENV)/bin/mathmind demo --out demo-out
 
-test: $(STAMP)
-	$(PY) -m pytest -q -p no:cacheprovider
+test: $(STAMP) $(OM_STAMP)
+	MATHMIND_REQUIRE_OPENMIND=1 $(PY) -m pytest -q -p no:cacheprovider
 
 clean:
-	rm -rf $(VENV) demo-out build dist *.egg-info
+	rm -rf $(VENV) $(OM_VENV) demo-out build dist *.egg-info

@@ -26,6 +26,10 @@ print(json.dumps({"version": openmind.__version__,
 """
 
 
+# Keys mathmind translates for an openMind that lacks them (see render_for_openmind).
+TRANSLATED_KEYS = {"template"}
+
+
 @dataclass
 class OpenMind:
     version: str

@@ -51,9 +51,25 @@ def parse_override(text: str) -> tuple[str, Any]:
         return key.strip(), value
 
 
+def shipped(path: Path) -> Path:
+    """`path` if it exists, else the file of that name among the recipes shipped with mathmind.
+
+    So `recipes/qwen2.5-7b-instruct/full_distill.yaml` and its `deepspeed: recipes/deepspeed/ds_z2.json`
+    work from a checkout and from a pip install alike.
+    """
+    if path.exists() or path.is_absolute():
+        return path
+    from importlib import resources
+
+    parts = path.parts[1:] if path.parts and path.parts[0] == "recipes" else path.parts
+    candidate = Path(str(resources.files("mathmind.recipes").joinpath(*parts)))
+    return candidate if candidate.exists() else path
+
+
 def load_recipe(path: Path, overrides: list[str]) -> Recipe:
+    path = shipped(path)
     if not path.is_file():
-        raise UserError(f"recipe {path}: no such file")
+        raise UserError(f"recipe {path}: no such file (shipped recipes are under recipes/, e.g. recipes/tiny/full_sft.yaml)")
     try:
         values = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as e:
@@ -145,7 +161,7 @@ def validate(recipe: Recipe, valid_keys: set[str] | None, what: str) -> list[str
         raise UserError(f"{recipe.where('model_name_or_path')}: {model} is neither a folder nor a hub id "
                         f"(owner/name, or modelscope:/openmind:/hf: owner/name)")
     if v.get("deepspeed"):
-        ds = Path(str(v["deepspeed"]))
+        ds = shipped(Path(str(v["deepspeed"])))
         if not ds.is_file():
             raise UserError(f"{recipe.where('deepspeed')}: {ds} does not exist")
         try:
@@ -187,7 +203,7 @@ def absolute_paths(values: dict[str, Any]) -> dict[str, Any]:
     out = dict(values)
     for key in ("deepspeed", "output_dir", "dataset_dir"):
         if out.get(key):
-            out[key] = str(Path(str(out[key])).resolve())
+            out[key] = str(shipped(Path(str(out[key]))).resolve())
     if out.get("custom_dataset_info"):
         out["custom_dataset_info"] = ",".join(str(Path(p.strip()).resolve()) for p in str(out["custom_dataset_info"]).split(","))
     if out.get("model_name_or_path") and Path(str(out["model_name_or_path"])).exists():

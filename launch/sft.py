@@ -1,6 +1,6 @@
 """mathmind's own SFT trainer: what torchrun runs when openmind-cli does not (CUDA, CPU, Ascend without openMind).
 
-    torchrun --nproc_per_node 8 -m mathmind.launch.sft OUTPUT_DIR/.mathmind/recipe.torchrun.yaml
+    torchrun --nproc_per_node 8 -m mathmind.launch.sft OUTPUT_DIR.mathmind/recipe.torchrun.yaml
 
 It reads the same recipe keys as openMind and maps them onto TRL's SFTTrainer:
   cutoff_len -> max_length; template -> chat template; finetuning_type lora + lora_rank/lora_alpha/

@@ -1,7 +1,7 @@
 """Train from a recipe: openmind-cli on Ascend when it is installed, else torchrun with mathmind's TRL trainer.
 
 The recipe is checked first (unknown keys, dataset registration, model, DeepSpeed file, numbers), then
-rendered for the launcher into OUTPUT_DIR/.mathmind/, then launched with the device variables from
+rendered for the launcher into OUTPUT_DIR.mathmind/, then launched with the device variables from
 mathmind.hardware (ASCEND_RT_VISIBLE_DEVICES and HCCL settings on Ascend, CUDA_VISIBLE_DEVICES on CUDA).
 --dry-run prints the exact command and environment instead; --hardware npu:8 renders for a machine
 you are not on. Re-running resumes from the last checkpoint in output_dir.
@@ -105,7 +105,7 @@ def last_checkpoint(output_dir: Path) -> Path | None:
 
 def prepare(args: argparse.Namespace, environ: dict[str, str]) -> Launch:
     from mathmind.hardware import detect, launch_env, simulate
-    from mathmind.launch.openmind import probe_openmind, render_for_openmind
+    from mathmind.launch.openmind import TRANSLATED_KEYS, probe_openmind, render_for_openmind
     from mathmind.launch.recipe import absolute_paths, load_recipe, trainer_keys, validate
     from mathmind.launch.select import LAUNCHER_EXECUTABLES, pick_launcher
 
@@ -127,7 +127,7 @@ def prepare(args: argparse.Namespace, environ: dict[str, str]) -> Launch:
             raise UserError("--launcher openmind: openmind-cli is not on PATH (install openMind, or use --launcher torchrun)")
         else:
             notes.append("openmind-cli not found: the recipe is shown as written, not adapted to an installed openMind")
-    valid = om.fields if om else (trainer_keys() if launcher == "torchrun" else None)
+    valid = om.fields | TRANSLATED_KEYS if om else (trainer_keys() if launcher == "torchrun" else None)
     notes += validate(recipe, valid, f"openMind {om.version}" if om else "mathmind's trainer (TRL SFTConfig + openMind keys)")
     from mathmind.pull import resolve_model
 
@@ -136,13 +136,15 @@ def prepare(args: argparse.Namespace, environ: dict[str, str]) -> Launch:
     values = absolute_paths(values)
     output_dir = Path(values["output_dir"])
     if om:
+        values = {**{k: v for k, v in hw.spec.trainer_args.items() if k in om.fields}, **values}
         values, changes = render_for_openmind(values, om)
         notes += changes
         checkpoint = last_checkpoint(output_dir)
         if checkpoint and not values.get("resume_from_checkpoint"):
             values["resume_from_checkpoint"] = str(checkpoint)
             notes.append(f"resuming from {checkpoint}")
-    rendered = output_dir / ".mathmind" / f"recipe.{launcher}.yaml"
+    # Beside output_dir, not in it: openMind refuses a non-empty output_dir without a checkpoint.
+    rendered = output_dir.with_name(output_dir.name + ".mathmind") / f"recipe.{launcher}.yaml"
     write_text_atomic(rendered, f"# rendered by mathmind from {recipe.path}\n" + yaml.safe_dump(values, sort_keys=False, allow_unicode=True))
 
     env = launch_env(hw, environ, socket_ifname=args.socket_ifname, if_ip=args.if_ip)
