@@ -150,3 +150,21 @@ def detect(environ: Mapping[str, str] | None = None, facts: Mapping[str, Any] | 
     """Detect the hardware. `facts` (the probe's output) and `environ` are injectable for tests."""
     environ = os.environ if environ is None else environ
     return from_facts(run_probe(environ) if facts is None else facts, environ)
+
+
+def eval_device(requested: str, hw: Hardware | None) -> str:
+    """The device string for lm-eval's HFLM: `auto` -> the detected kind's (npu:0, cuda:0, cpu).
+
+    A bare kind name becomes its first device (`npu` -> `npu:0`): lm-eval takes `npu:N` only and
+    silently runs a bare `npu` on the CPU.
+    """
+    if requested == "auto":
+        if hw is None:
+            raise UserError("--device auto needs the hardware detected")
+        return hw.eval_device
+    if requested in KINDS:
+        return KINDS[requested].eval_device_pattern.format(name=requested)
+    kind = requested.split(":", 1)[0]
+    if kind not in KINDS:
+        raise UserError(f"--device {requested!r}: expected auto, or one of {', '.join(KINDS)} with an index (npu:0)")
+    return requested

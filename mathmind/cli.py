@@ -21,6 +21,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "convert": ("mathmind.distill.convert", "build an openMind / LLaMA-Factory dataset (openmind-cot, sharegpt, alpaca, pot) and register it"),
     "decontam": ("mathmind.distill.decontam", "flag training questions that leak test questions (TF-IDF + Jaccard, 8-grams)"),
     "train": ("mathmind.launch.train", "train from a recipe: openmind-cli on Ascend, else torchrun + TRL (+ DeepSpeed); --dry-run shows how"),
+    "eval": ("mathmind.eval.run", "evaluate a local or served model with lm-evaluation-harness (gsm8k, mgsm, mmlu); summary.json"),
+    "report": ("mathmind.eval.report", "compare eval runs: markdown table with deltas to a baseline, PNG charts, breakdowns"),
     "export": ("mathmind.launch.export", "merge a LoRA adapter into its base model"),
     "pull": ("mathmind.pull", "download a model from ModelScope, the openMind hub or Hugging Face (cache first) and print its folder"),
     "tiny-model": ("mathmind.tiny", "build a tiny Qwen2 model offline (own BPE tokenizer, random weights) for smoke tests"),
