@@ -152,7 +152,7 @@ def run(args: argparse.Namespace) -> int:
     if args.data_dir and not args.data_dir.is_dir():
         raise UserError(f"--data-dir {args.data_dir}: no such folder")
     offline_check(args)
-    device = eval_device(args.device, None if args.base_url or args.device != "auto" else detect())
+    device = "server" if args.base_url else eval_device(args.device, detect() if args.device == "auto" else None)
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     notes: list[str] = []

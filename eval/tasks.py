@@ -118,6 +118,16 @@ def packaged_yaml(task: str, task_manager: Any) -> str:
     return entry[1]
 
 
+def _packaged_fewshot(task_manager: Any, task: str) -> int | None:
+    entry = task_manager.task_index.get(task)
+    cfg = getattr(entry, "cfg", None) or {}
+    return cfg.get("num_fewshot")
+
+
+def rows_in(path: str) -> list[str]:
+    return [line for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
 def mmlu_subjects(task_manager: Any) -> list[str]:
     return sorted(name for name in task_manager.task_index
                   if (e := _index_entry(task_manager, name)) and e[0] == "task" and "/mmlu/default/" in e[1])
@@ -147,6 +157,10 @@ def write_offline_tasks(tasks: list[str], data_dir: Path, out: Path, num_fewshot
             config: dict[str, Any] = {"include": packaged_yaml(t, manager), "task": t, "dataset_path": "json",
                                       "dataset_name": None, "dataset_kwargs": {"data_files": local}}
             fewshot_split = "dev" if t.startswith("mmlu_") else "train"
+            shots = num_fewshot if num_fewshot is not None else _packaged_fewshot(manager, t)
+            if fewshot_split in local and shots and len(rows_in(local[fewshot_split])) < shots:
+                raise UserError(f"{files[fewshot_split]}: {t} takes {shots} few-shot examples from it, but it has only "
+                                f"{len(rows_in(local[fewshot_split]))} rows (add rows, or pass --num-fewshot)")
             if fewshot_split not in local:
                 if num_fewshot:
                     raise UserError(f"--num-fewshot {num_fewshot}: {t} has no {fewshot_split} file in --data-dir to draw examples from")

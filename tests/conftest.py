@@ -19,3 +19,13 @@ def run_mathmind():
                               capture_output=True, text=True, input=input)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory):
+    """A tiny Qwen2 model built offline (random weights), shared by the training and evaluation tests."""
+    from mathmind.demo import make_problems
+    from mathmind.tiny import build_tiny_model
+
+    path = tmp_path_factory.mktemp("models") / "tiny"
+    return build_tiny_model(path, [p["question"] + " " + p["answer"] for p in make_problems(240)])

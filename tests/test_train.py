@@ -22,14 +22,13 @@ SEED_RECIPE = "recipes/qwen2.5-7b-instruct/full_distill.yaml"
 
 
 @pytest.fixture(scope="session")
-def workdir(tmp_path_factory):
+def workdir(tmp_path_factory, tiny_model):
     """A folder with a tiny model, a registered sharegpt dataset and the seed 002 dataset name registered too."""
     from mathmind.demo import make_problems
-    from mathmind.tiny import build_tiny_model
 
     work = tmp_path_factory.mktemp("train")
     problems = make_problems(240)
-    build_tiny_model(work / "models" / "tiny", [p["question"] + " " + p["answer"] for p in problems])
+    shutil.copytree(tiny_model, work / "models" / "tiny")
     data = [{"conversations": [{"from": "user", "value": p["question"]},
                                {"from": "assistant", "value": f"The answer is {p['answer_number']}."}]} for p in problems]
     (work / "data").mkdir()
