@@ -199,8 +199,10 @@ def token_lengths(samples: list[dict[str, Any]], tokenizer_path: str) -> list[in
         from transformers import AutoTokenizer
     except ImportError:
         raise UserError("--tokenizer needs transformers: pip install 'mathmind[train]'") from None
+    from mathmind.pull import pull
+
     try:
-        tokenizer = AutoTokenizer.from_pretrained(tokenizer_path)
+        tokenizer = AutoTokenizer.from_pretrained(pull(tokenizer_path))
     except (OSError, ValueError) as e:
         raise UserError(f"--tokenizer {tokenizer_path}: cannot load a tokenizer there ({e})") from None
     texts = []

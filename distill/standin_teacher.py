@@ -38,6 +38,7 @@ class TeacherConfig:
     latency_s: float = 0.0          # per request, before the answer (a reasoning model takes seconds)
     api_key: str | None = None      # when set, requests with another bearer token get 401
     answers: dict[str, str] = field(default_factory=dict)
+    reasonings: dict[str, str] = field(default_factory=dict)   # question -> worked reasoning (default: R1-style filler)
     wrong_share: float = 0.0
     fault_rate: float = 0.0         # share of all requests that fail with a random fault
     seed: int = 0
@@ -188,15 +189,21 @@ class StandInTeacher:
             return "Comparing the final answer with the reference.", verdict, "stop"
         # The request holds the prompt, which wraps the question: find the known question inside it.
         known = clean if clean in self.config.answers else next((q for q in self.config.answers if q in clean), None)
+        right = None
         if known is not None:
             clean, value = known, self.config.answers[known]
+            right = value
             # Deterministic per question, so a re-run gets the same (possibly wrong) answer.
             if random.Random(f"{self.config.seed}:{clean}").random() < self.config.wrong_share:
                 value = str(int(float(value)) + 1) if NUMBER.fullmatch(value) else value + "?"
         else:
             value = _fmt(sum(float(n) for n in NUMBER.findall(clean)))
-        reasoning = (f"Okay, let me read the problem carefully.\n\n{clean.strip()[:400]}\n\n"
-                     f"Let me work through the numbers step by step and check the result. So the answer is {value}.")
+        if known is not None and known in self.config.reasonings:
+            worked = self.config.reasonings[known]   # a wrong answer comes with its wrong last step
+            reasoning = worked[:worked.rfind(right)] + value if right and worked.endswith(right) else worked
+        else:
+            reasoning = (f"Okay, let me read the problem carefully.\n\n{clean.strip()[:400]}\n\n"
+                         f"Let me work through the numbers step by step and check the result. So the answer is {value}.")
         answer = f"We compute step by step.\n\nThe answer is $\\boxed{{{value}}}$."
         if fault == "empty":
             return reasoning, "", "stop"

@@ -28,6 +28,7 @@ import argparse
 import glob
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -36,7 +37,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from mathmind.errors import UserError
-from mathmind.jsonl import write_json_atomic
+from mathmind.jsonl import write_json_atomic, write_text_atomic
 
 DEFAULT_TASKS = "gsm8k,mgsm_direct,mgsm_cot_native,mmlu"
 
@@ -53,6 +54,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", default="auto", help="local models: auto (default) or a number")
     parser.add_argument("--apply-chat-template", action="store_true", help="wrap prompts in the model's chat template (always on for served chat models)")
     parser.add_argument("--data-dir", type=Path, default=None, help="offline copies of the data (layout above)")
+    parser.add_argument("--include-path", type=Path, action="append", default=[],
+                        help="folder of your own lm-eval task YAMLs (repeatable); name those tasks in --tasks")
     parser.add_argument("--max-gen-toks", type=int, default=None, help="generation budget (lm-eval's default 256 is too small for R1-style answers)")
     parser.add_argument("--dtype", default="auto", help="local models: auto, bfloat16, float16, float32")
     parser.add_argument("--num-processes", type=int, default=1, help="local models: data-parallel processes over devices (accelerate launch)")
@@ -73,8 +76,8 @@ def hub_reachable(endpoint: str, timeout_s: float = 5.0) -> bool:
         return False
 
 
-def offline_check(args: argparse.Namespace) -> None:
-    if args.data_dir:
+def offline_check(args: argparse.Namespace, hub_tasks: list[str]) -> None:
+    if args.data_dir or not hub_tasks:
         return
     offline = [v for v in ("MATHMIND_OFFLINE", "HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE") if os.environ.get(v, "") not in ("", "0")]
     endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
@@ -82,6 +85,26 @@ def offline_check(args: argparse.Namespace) -> None:
         why = f"{offline[0]} is set" if offline else f"{endpoint} is unreachable"
         raise UserError(f"the benchmark data comes from the Hugging Face hub and {why}; pass --data-dir with local "
                         f"copies (layout in `mathmind eval --help`)")
+
+
+def copy_task_yamls(folders: list[Path], target: Path) -> set[str]:
+    """Copy users' task YAMLs into the one folder lm-eval is given (its CLI takes a single --include_path).
+
+    Relative `include:` lines are made absolute so they still find their base YAML.
+    """
+    names: set[str] = set()
+    for folder in folders:
+        if not folder.is_dir():
+            raise UserError(f"--include-path {folder}: no such folder")
+        for path in sorted(folder.rglob("*.yaml")):
+            text = re.sub(r"(?m)^include:\s*(\S+)\s*$",
+                          lambda m: f"include: {m.group(1) if Path(m.group(1)).is_absolute() else (path.parent / m.group(1)).resolve()}",
+                          path.read_text(encoding="utf-8"))
+            write_text_atomic(target / path.name, text)
+            task = re.search(r"(?m)^task:\s*(\S+)", text)
+            if task:
+                names.add(task.group(1).strip("'\""))
+    return names
 
 
 def model_runs(args: argparse.Namespace, tasks: list[str], device: str) -> list[tuple[list[str], list[str]]]:
@@ -151,18 +174,22 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("--tasks: no task given")
     if args.data_dir and not args.data_dir.is_dir():
         raise UserError(f"--data-dir {args.data_dir}: no such folder")
-    offline_check(args)
     device = "server" if args.base_url else eval_device(args.device, detect() if args.device == "auto" else None)
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     notes: list[str] = []
     include: list[str] = []
+    own = copy_task_yamls(args.include_path, out / "tasks")
+    offline_check(args, [t for t in tasks if t not in own])
     if args.data_dir:
-        tasks, notes = write_offline_tasks(tasks, args.data_dir, out, args.num_fewshot)
+        rest = [t for t in tasks if t not in own]
+        offline, notes = write_offline_tasks(rest, args.data_dir, out, args.num_fewshot) if rest else ([], [])
+        tasks = [t for t in tasks if t in own] + offline
+    if own or args.data_dir:
         include = ["--include_path", str((out / "tasks").resolve())]
     name = args.name or out.resolve().name
     env = {**os.environ, "TOKENIZERS_PARALLELISM": "false"}
-    if args.data_dir:
+    if args.data_dir or all(t in own for t in tasks):
         env.update(HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1")   # nothing may wait on an unreachable hub
     if args.api_key_env:
         if not os.environ.get(args.api_key_env):

@@ -46,9 +46,15 @@ def parse_override(text: str) -> tuple[str, Any]:
     if not sep or not key.strip():
         raise UserError(f"override {text!r}: expected key=value")
     try:
-        return key.strip(), yaml.safe_load(value) if value.strip() else ""
+        parsed = yaml.safe_load(value) if value.strip() else ""
     except yaml.YAMLError:
         return key.strip(), value
+    if isinstance(parsed, str):
+        try:
+            parsed = float(parsed)    # YAML 1.1 reads `2e-3` as text; a user means the number
+        except ValueError:
+            pass
+    return key.strip(), parsed
 
 
 def shipped(path: Path) -> Path:

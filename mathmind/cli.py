@@ -15,6 +15,7 @@ from mathmind.errors import UserError
 
 # name -> (module, one-line help). A registry, not an if-chain: adding a stage is one line.
 COMMANDS: dict[str, tuple[str, str]] = {
+    "run": ("mathmind.pipeline", "run a pipeline file: distill -> judge -> convert -> train -> eval -> report, resumable"),
     "doctor": ("mathmind.hardware.doctor", "show hardware, library versions, the launcher `train` would use, and what to fix"),
     "distill": ("mathmind.distill.cli", "ask a teacher model (OpenAI-compatible API) to answer questions; resumable jsonl out"),
     "judge": ("mathmind.distill.judge", "accept or reject teacher answers: rules (math-verify) first, an LLM where they cannot decide"),

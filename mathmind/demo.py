@@ -1,12 +1,19 @@
-"""The embedded offline default: every stage that exists so far, for real, on this machine's CPU.
+"""The embedded offline default: every stage, for real, on this machine's CPU, in a few minutes.
 
-1. a seeded generator writes GSM8K-style word problems (English and Chinese) with exact answers,
-   split into train and held-out test (questions/train.jsonl, questions/test.jsonl);
-2. a stand-in teacher (an OpenAI-compatible server on 127.0.0.1, not a model) answers them in
-   DeepSeek-R1's shape, a share of them deliberately wrong;
-3. `mathmind distill` asks it through the openai SDK, exactly as it would ask DeepSeek-R1.
+1. a seeded generator writes GSM8K-style word problems (English and Chinese: one-digit addition and
+   subtraction, worded many ways) with exact answers, split into train and held-out test;
+2. a stand-in teacher (an OpenAI-compatible server on 127.0.0.1, NOT a model: it answers from the
+   generator's table in DeepSeek-R1's shape, reasoning_content + a \\boxed{} answer, a share of them
+   deliberately wrong) is asked by the real `distill` code through the openai SDK;
+3. `judge` (rules + math-verify) throws the wrong answers out, `convert` builds a sharegpt dataset
+   with <think> reasoning and registers it;
+4. a tiny Qwen2 model built offline (own BPE tokenizer, random weights) is trained by `train` on the
+   tiny recipe under torchrun with 2 processes and DeepSpeed ZeRO-2;
+5. `eval` runs lm-evaluation-harness on the held-out problems before and after training (the task is
+   gsm8k's YAML with the plain question as prompt and the \\boxed{} answer extracted), and `report`
+   writes the comparison with charts.
 
-Later stages (judge, convert, train, eval, report) join as they are built.
+It is one `mathmind run` pipeline (OUT/pipeline.yaml), so re-running skips what is done.
 """
 
 from __future__ import annotations
@@ -14,66 +21,109 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 from pathlib import Path
 
+import yaml
+
 from mathmind.jsonl import write_text_atomic
+from mathmind.problems import make_problems
 
-# (English, Chinese, answer) templates over two small numbers a and b.
-TEMPLATES = [
-    ("Tom has {a} apples and buys {b} more. How many apples does he have now?",
-     "小明有 {a} 个苹果,又买了 {b} 个。他现在一共有多少个苹果?", lambda a, b: a + b),
-    ("A box holds {a} pencils. How many pencils are in {b} boxes?",
-     "一个盒子装 {a} 支铅笔。{b} 个盒子一共装多少支铅笔?", lambda a, b: a * b),
-    ("Sara had {c} stickers and gave away {b}. How many stickers does she have left?",
-     "小红有 {c} 张贴纸,送出了 {b} 张。她还剩多少张贴纸?", lambda c, b: c - b),
-    ("A farmer has {a} rows of trees with {b} trees in each row, and plants 5 more trees. How many trees are there?",
-     "农民种了 {a} 排树,每排 {b} 棵,又种了 5 棵。一共有多少棵树?", lambda a, b: a * b + 5),
-]
-
-
-def make_problems(n: int, seed: int = 0) -> list[dict]:
-    rng = random.Random(seed)
-    problems = []
-    for i in range(n):
-        english, chinese, solve = TEMPLATES[i % len(TEMPLATES)]
-        a, b = rng.randint(2, 20), rng.randint(2, 12)
-        c = a + b + rng.randint(1, 30)
-        first = c if "{c}" in english else a
-        text = (chinese if rng.random() < 0.3 else english).format(a=a, b=b, c=c)
-        answer = solve(first, b)
-        problems.append({"question": text, "answer": f"#### {answer}", "answer_number": answer})
-    return problems
+DEMO_TASK = "mathmind_demo"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=Path("demo-out"), help="folder for every artefact (default demo-out)")
-    parser.add_argument("--train", type=int, default=200, help="training questions to distil (default 200)")
-    parser.add_argument("--test", type=int, default=50, help="held-out questions (default 50)")
-    parser.add_argument("--wrong-share", type=float, default=0.15, help="share of teacher answers made wrong on purpose")
+    parser.add_argument("--train", type=int, default=2000, help="training questions to distil (default 2000)")
+    parser.add_argument("--test", type=int, default=100, help="held-out questions (default 100)")
+    parser.add_argument("--epochs", type=float, default=6, help="training epochs (default 6)")
+    parser.add_argument("--wrong-share", type=float, default=0.15, help="share of teacher answers made wrong on purpose (default 0.15)")
+    parser.add_argument("--seed", type=int, default=0)
+
+
+def demo_task_yaml(test_file: Path) -> str:
+    """lm-eval's gsm8k task over the held-out file, prompted with the plain question, scored on the \\boxed{} answer."""
+    from lm_eval.tasks import TaskManager
+
+    from mathmind.eval.tasks import packaged_yaml
+
+    config = {
+        "include": packaged_yaml("gsm8k", TaskManager()), "task": DEMO_TASK,
+        "dataset_path": "json", "dataset_name": None, "dataset_kwargs": {"data_files": {"test": str(test_file.resolve())}},
+        "training_split": None, "fewshot_split": None, "num_fewshot": 0,
+        "doc_to_text": "{{question}}",
+        "filter_list": [
+            {"name": "boxed", "filter": [{"function": "regex", "regex_pattern": r"\\boxed\{(-?[0-9.,]+)\}", "group_select": -1},
+                                         {"function": "take_first"}]},
+            {"name": "flexible-extract", "filter": [{"function": "regex", "regex_pattern": r"(-?[$0-9.,]{2,})|(-?[0-9]+)",
+                                                     "group_select": -1}, {"function": "take_first"}]},
+        ],
+    }
+    return yaml.safe_dump(config, allow_unicode=True, sort_keys=False)
+
+
+def demo_pipeline(out: Path, teacher_url: str, epochs: float) -> dict:
+    run_dir = out / "run"
+    return {
+        "description": "mathmind demo: stand-in teacher -> judge -> sharegpt -> tiny Qwen2 (torchrun x2, ZeRO-2) -> lm-eval",
+        "run_dir": str(run_dir),
+        "distill": {"questions": str(out / "questions" / "train.jsonl"), "base_url": teacher_url, "model": "standin-r1",
+                    "api_key_env": "MATHMIND_DEMO_KEY", "concurrency": 32, "prompt": "step_by_step"},
+        "judge": {"mode": "rule"},
+        "convert": {"format": "sharegpt", "name": "demo_sharegpt"},
+        "train": {"recipe": "recipes/tiny/full_sft.yaml", "hardware": "cpu:2",
+                  "overrides": {"model_name_or_path": str(out / "models" / "tiny"), "num_train_epochs": epochs,
+                                "learning_rate": 2.0e-3, "per_device_train_batch_size": 8, "logging_steps": 20,
+                                "save_steps": 200}},
+        "eval": {"models": {"before": str(out / "models" / "tiny"), "after": "train"}, "tasks": DEMO_TASK,
+                 "include_path": str(out / "tasks"), "apply_chat_template": True, "max_gen_toks": 64, "batch_size": 16},
+        "report": {"baseline": "before"},
+    }
 
 
 def run(args: argparse.Namespace) -> int:
-    from mathmind.cli import main as mathmind_main
     from mathmind.distill.standin_teacher import StandInTeacher, TeacherConfig
+    from mathmind.pipeline import run_pipeline
+    from mathmind.tiny import build_tiny_model
 
     out: Path = args.out
-    problems = make_problems(args.train + args.test)
+    problems = make_problems(args.train + args.test, seed=args.seed)
     train, test = problems[:args.train], problems[args.train:]
     for name, rows in (("train", train), ("test", test)):
-        write_text_atomic(out / "questions" / f"{name}.jsonl", "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
-    answers = {p["question"]: str(p["answer_number"]) for p in problems}
+        path = out / "questions" / f"{name}.jsonl"
+        text = "".join(json.dumps({k: r[k] for k in ("question", "answer", "answer_number")}, ensure_ascii=False) + "\n" for r in rows)
+        if not path.exists() or path.read_text(encoding="utf-8") != text:
+            write_text_atomic(path, text)
+    model = out / "models" / "tiny"
+    if not (model / "config.json").exists():
+        print("demo: building a tiny Qwen2 model (own BPE tokenizer, random weights)", flush=True)
+        build_tiny_model(model, [p["question"] + " " + p["answer"] for p in train], hidden_size=128, layers=4, seed=args.seed)
+    write_text_atomic(out / "tasks" / f"{DEMO_TASK}.yaml", demo_task_yaml(out / "questions" / "test.jsonl"))
     os.environ["MATHMIND_DEMO_KEY"] = "demo-key-not-a-secret"
-    config = TeacherConfig(latency_s=0.05, api_key=os.environ["MATHMIND_DEMO_KEY"], answers=answers,
-                           wrong_share=args.wrong_share)
+    config = TeacherConfig(latency_s=0.05, api_key=os.environ["MATHMIND_DEMO_KEY"], wrong_share=args.wrong_share, seed=args.seed,
+                           answers={p["question"]: str(p["answer_number"]) for p in train},
+                           reasonings={p["question"]: p["work"] for p in train})
     with StandInTeacher(config) as teacher:
-        print(f"demo: stand-in teacher (not a model) on {teacher.url}", flush=True)
-        code = mathmind_main(["distill", "--questions", str(out / "questions" / "train.jsonl"),
-                              "--out", str(out / "distill.jsonl"), "--base-url", teacher.url, "--model", "standin-r1",
-                              "--api-key-env", "MATHMIND_DEMO_KEY", "--concurrency", "16"])
+        print(f"demo: stand-in teacher (not a model: answers from a table, {args.wrong_share:.0%} wrong on purpose) "
+              f"on {teacher.url}", flush=True)
+        pipeline = demo_pipeline(out, teacher.url, args.epochs)
+        write_text_atomic(out / "pipeline.yaml", yaml.safe_dump(pipeline, allow_unicode=True, sort_keys=False))
+        code = run_pipeline(pipeline)
     if code:
         return code
+    run_dir = out / "run"
+    scores = {}
+    for name in ("before", "after"):
+        rows = json.loads((run_dir / "eval" / name / "summary.json").read_text(encoding="utf-8"))["rows"]
+        scores[name] = next(r["value"] for r in rows if r["task"] == DEMO_TASK and r["filter"] == "boxed")
+    judged = [json.loads(line) for line in (run_dir / "judged.jsonl").read_text(encoding="utf-8").splitlines()]
+    print(f"\ndemo: held-out accuracy ({len(test)} problems, lm-eval, boxed answer): "
+          f"before training {scores['before']:.1%}, after {scores['after']:.1%}")
+    print(f"demo: the judge kept {sum(r['verdict'] == 'accept' for r in judged)} of {len(judged)} teacher answers")
     print("\nartefacts:")
-    print(f"  questions   {out / 'questions' / 'train.jsonl'}, {out / 'questions' / 'test.jsonl'}")
-    print(f"  distilled   {out / 'distill.jsonl'}  (fields: id, question, gold, prompt, reasoning, answer, ...)")
+    for label, path in [("pipeline", out / "pipeline.yaml"), ("questions", out / "questions"),
+                        ("distilled", run_dir / "distill.jsonl"), ("judged", run_dir / "judged.jsonl"),
+                        ("dataset", run_dir / "data" / "demo_sharegpt.json"), ("dataset_info", run_dir / "data" / "dataset_info.json"),
+                        ("tiny model", model), ("trained", run_dir / "train"), ("eval", run_dir / "eval"),
+                        ("report", run_dir / "report.md")]:
+        print(f"  {label:<13} {path}")
     return 0

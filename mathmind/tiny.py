@@ -37,7 +37,9 @@ def build_tiny_model(out: Path, corpus: Iterable[str], vocab_size: int = 1024, h
     from transformers import PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
 
     tokenizer = Tokenizer(models.BPE())
-    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    # One token per digit: arithmetic is learnable by a tiny model only if numbers are not merged into words.
+    tokenizer.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Digits(individual_digits=True),
+                                                       pre_tokenizers.ByteLevel(add_prefix_space=False)])
     tokenizer.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS,
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
@@ -100,7 +102,7 @@ def _texts(paths: list[Path], fields: list[str]) -> Iterable[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from mathmind.demo import make_problems
+    from mathmind.problems import make_problems
 
     corpus = list(_texts(args.corpus, args.field)) or [p["question"] + " " + p["answer"] for p in make_problems(500)]
     try:

@@ -24,7 +24,7 @@ def run_mathmind():
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory):
     """A tiny Qwen2 model built offline (random weights), shared by the training and evaluation tests."""
-    from mathmind.demo import make_problems
+    from mathmind.problems import make_problems
     from mathmind.tiny import build_tiny_model
 
     path = tmp_path_factory.mktemp("models") / "tiny"

@@ -24,7 +24,7 @@ SEED_RECIPE = "recipes/qwen2.5-7b-instruct/full_distill.yaml"
 @pytest.fixture(scope="session")
 def workdir(tmp_path_factory, tiny_model):
     """A folder with a tiny model, a registered sharegpt dataset and the seed 002 dataset name registered too."""
-    from mathmind.demo import make_problems
+    from mathmind.problems import make_problems
 
     work = tmp_path_factory.mktemp("train")
     problems = make_problems(240)
