@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from mathmind.errors import UserError
+from mathmind.jsonl import read_yaml_mapping
 
 # Keys mathmind's own trainer reads besides TrainingArguments / SFTConfig fields (openMind's names).
 TRAINER_KEYS = {
@@ -73,19 +74,11 @@ def shipped(path: Path) -> Path:
 
 
 def load_recipe(path: Path, overrides: list[str]) -> Recipe:
-    path = shipped(path)
-    if not path.is_file():
-        raise UserError(f"recipe {path}: no such file (shipped recipes are under recipes/, e.g. recipes/tiny/full_sft.yaml)")
-    try:
-        values = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as e:
-        raise UserError(f"{path}: not valid YAML ({e})") from None
-    if not isinstance(values, dict):
-        raise UserError(f"{path}: a recipe is a mapping of key: value")
+    values = read_yaml_mapping(shipped(path), "recipe")
     for text in overrides:
         key, value = parse_override(text)
         values[key] = value
-    return Recipe(path, values)
+    return Recipe(shipped(path), values)
 
 
 def trainer_keys() -> set[str] | None:

@@ -28,10 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-import yaml
-
 from mathmind.errors import UserError
-from mathmind.jsonl import write_json_atomic
+from mathmind.jsonl import read_yaml_mapping, write_json_atomic
 
 STAGES = ("distill", "judge", "convert", "train", "eval", "report")
 TRAINED = "train"          # in eval.models: the model the train stage wrote
@@ -168,13 +166,8 @@ def remove_outputs(step: Step, run_dir: Path) -> None:
 
 
 def load_pipeline(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        raise UserError(f"pipeline {path}: no such file")
-    try:
-        pipeline = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as e:
-        raise UserError(f"{path}: not valid YAML ({e})") from None
-    if not isinstance(pipeline, dict) or not pipeline.get("run_dir"):
+    pipeline = read_yaml_mapping(path, "pipeline")
+    if not pipeline.get("run_dir"):
         raise UserError(f"{path}: a pipeline needs `run_dir` and stage sections ({', '.join(STAGES)})")
     unknown = [k for k in pipeline if k not in (*STAGES, "run_dir", "description")]
     if unknown:
