@@ -27,6 +27,7 @@ TRAINER_KEYS = {
     # TrainingArguments keys of transformers 4.x (openMind's pin) that transformers 5 dropped or renamed:
     "warmup_ratio",            # -> warmup_steps as a fraction
     "overwrite_output_dir",    # mathmind's trainer always resumes from output_dir's last checkpoint
+    "group_by_length",         # -> train_sampling_strategy: group_by_length
 }
 STAGES = {"sft"}
 FINETUNING_TYPES = {"full", "lora"}

@@ -76,9 +76,13 @@ def sft_config(values: dict[str, Any], kind_args: dict[str, Any], backend: str) 
 
     fields = {f.name for f in dataclasses.fields(SFTConfig)}
     kwargs = {k: v for k, v in values.items() if k in fields}
+    for key in [k for k, v in kwargs.items() if k.endswith("_strategy") and v is False]:
+        kwargs[key] = "no"         # YAML 1.1 reads `save_strategy: no` as false
     if "warmup_ratio" in values and "warmup_ratio" not in fields:   # transformers 5: a float warmup_steps is a ratio
         kwargs.setdefault("warmup_steps", float(values["warmup_ratio"]))
     kwargs.setdefault("max_length", values.get("cutoff_len", 1024))
+    if values.get("group_by_length") and "group_by_length" not in fields:   # transformers 5's name for it
+        kwargs.setdefault("train_sampling_strategy", "group_by_length")
     if values.get("use_gradient_checkpointing"):          # openMind's name
         kwargs.setdefault("gradient_checkpointing", True)
     kwargs.setdefault("assistant_only_loss", True)
