@@ -16,6 +16,8 @@ are cached under OUT/cache, so re-running after a failed request asks only for w
   gsm8k/test.jsonl [gsm8k/train.jsonl]            question, answer ("... #### N")   (also gsm8k_test.jsonl)
   mgsm/<lang>/test.jsonl  or  mgsm_<lang>.jsonl   question, answer_number            (lang: bn de en es fr ja ru sw te th zh)
   mmlu/<subject>/test.jsonl [mmlu/<subject>/dev.jsonl]   question, choices, answer (0-3 or A-D)
+  <task>/test.jsonl [<task>/train.jsonl]          any other lm-eval task, in its hub dataset's fields
+                                                  (e.g. hendrycks_math_algebra: problem, solution, level, type)
 
   mathmind eval --model saves/qwen2.5_7b_distill --tasks gsm8k,mgsm_direct,mgsm_cot_native,mmlu --out runs/eval/distill
   mathmind eval --model deepseek-r1-distill --base-url http://127.0.0.1:8000/v1 --tokenizer models/qwen \\

@@ -76,8 +76,8 @@ def data_files(task: str, data_dir: Path) -> dict[str, Path] | None:
         subject = task[len("mmlu_"):]
         splits = {"test": _first(data_dir, [f"mmlu/{subject}/test.jsonl", f"mmlu/{subject}.jsonl"]),
                   "dev": _first(data_dir, [f"mmlu/{subject}/dev.jsonl"])}
-    else:
-        return None
+    else:                                   # any other lm-eval task: DATA_DIR/<task>/test.jsonl [train.jsonl]
+        splits = {"test": _first(data_dir, [f"{task}/test.jsonl"]), "train": _first(data_dir, [f"{task}/train.jsonl"])}
     return {k: v for k, v in splits.items() if v} if splits.get("test") else None
 
 
@@ -96,8 +96,6 @@ def _normalise(task: str, split: str, row: dict[str, Any], where: str) -> dict[s
             raise UserError(f"{where}: MMLU rows need `question`, `choices` (4) and `answer` (0-3 or A-D)")
         if isinstance(row["answer"], str):
             row["answer"] = "ABCD".index(row["answer"].strip().upper())
-    if "question" not in row:
-        raise UserError(f"{where}: missing field 'question'")
     return row
 
 

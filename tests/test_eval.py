@@ -120,3 +120,20 @@ def test_no_data_and_no_hub_fails_fast(run_mathmind, tiny_model, tmp_path):
     proc = run_mathmind("eval", "--model", str(tiny_model), "--tasks", "gsm8k", "--out", str(tmp_path / "x"),
                         env={"HF_HUB_OFFLINE": "1"})
     assert proc.returncode == 2 and "pass --data-dir" in proc.stderr and time.time() - started < 30
+
+
+def test_math_breakdown_by_level_and_type_from_a_real_lm_eval_task(tiny_model, run_mathmind, tmp_path):
+    """Seed 001's MATH charts: lm-eval's hendrycks_math_algebra over local data, broken down by Level and Type."""
+    rows = [{"problem": f"What is ${i} + {i}$?", "solution": f"It is $\\boxed{{{2 * i}}}$.", "level": f"Level {1 + i % 3}",
+             "type": "Algebra" if i % 2 else "Prealgebra"} for i in range(6)]
+    write_jsonl(tmp_path / "data" / "hendrycks_math_algebra" / "test.jsonl", rows)
+    run = tmp_path / "math"
+    proc = run_mathmind("eval", "--model", str(tiny_model), "--tasks", "hendrycks_math_algebra", "--data-dir",
+                        str(tmp_path / "data"), "--out", str(run), "--max-gen-toks", "8", "--batch-size", "6",
+                        "--num-fewshot", "0", timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = tmp_path / "report.md"
+    assert run_mathmind("report", str(run), "--out", str(report)).returncode == 0
+    text = report.read_text()
+    assert "hendrycks_math_algebra by level" in text and "| Level 1 |" in text and "| Level 3 |" in text
+    assert "hendrycks_math_algebra by type" in text and "| Prealgebra |" in text
