@@ -137,3 +137,20 @@ def test_math_breakdown_by_level_and_type_from_a_real_lm_eval_task(tiny_model, r
     text = report.read_text()
     assert "hendrycks_math_algebra by level" in text and "| Level 1 |" in text and "| Level 3 |" in text
     assert "hendrycks_math_algebra by type" in text and "| Prealgebra |" in text
+
+
+def test_served_mmlu_scores_loglikelihoods_through_local_completions(tiny_model, data_dir, run_mathmind, tmp_path):
+    """mmlu on a served model: lm-eval's local-completions with the local tokenizer, against a real model server."""
+    from completions_server import CompletionsServer
+
+    with CompletionsServer(str(tiny_model)) as server:
+        proc = run_mathmind("eval", "--model", "tiny", "--base-url", server.url, "--tasks", "mmlu_anatomy,mmlu_virology",
+                            "--tokenizer", str(tiny_model), "--data-dir", str(data_dir), "--out", str(tmp_path / "served_mmlu"),
+                            "--limit", "2", "--num-concurrent", "1", timeout=600)
+        assert proc.returncode == 0, proc.stderr[-4000:]
+        assert server.requests > 0
+    rows = json.loads((tmp_path / "served_mmlu" / "summary.json").read_text())["rows"]
+    assert {r["task"] for r in rows} == {"mmlu_anatomy", "mmlu_virology"} and {r["metric"] for r in rows} == {"acc"}
+    no_tokenizer = run_mathmind("eval", "--model", "tiny", "--base-url", "http://127.0.0.1:9/v1", "--tasks", "mmlu_anatomy",
+                                "--data-dir", str(data_dir), "--out", str(tmp_path / "x"))
+    assert no_tokenizer.returncode == 2 and "needs --tokenizer" in no_tokenizer.stderr
