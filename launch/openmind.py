@@ -18,11 +18,13 @@ from typing import Any
 from mathmind.errors import UserError
 
 FIELDS_PROBE = """
-import dataclasses, json
+import dataclasses, json, os
 import openmind
 from openmind.flow.arguments.parser import _ALL_ARGS
+builtin = os.path.join(os.path.dirname(openmind.__file__), "flow", "configs", "dataset_info.json")
 print(json.dumps({"version": openmind.__version__,
-                  "fields": sorted({f.name for c in _ALL_ARGS for f in dataclasses.fields(c)})}))
+                  "fields": sorted({f.name for c in _ALL_ARGS for f in dataclasses.fields(c)}),
+                  "datasets": sorted(json.load(open(builtin))) if os.path.exists(builtin) else []}))
 """
 
 
@@ -35,6 +37,7 @@ class OpenMind:
     version: str
     fields: set[str]
     python: str
+    datasets: set[str]      # openMind's built-in dataset names
 
 
 def openmind_python(cli: str) -> str:
@@ -53,7 +56,7 @@ def probe_openmind(cli: str) -> OpenMind:
         tail = "\n".join(proc.stderr.strip().splitlines()[-5:])
         raise UserError(f"openMind does not import in {python}:\n{tail}")
     data = json.loads(proc.stdout.strip().splitlines()[-1])
-    return OpenMind(data["version"], set(data["fields"]), python)
+    return OpenMind(data["version"], set(data["fields"]), python, set(data.get("datasets", [])))
 
 
 def render_for_openmind(values: dict[str, Any], om: OpenMind) -> tuple[dict[str, Any], list[str]]:

@@ -128,8 +128,11 @@ def registered_datasets(recipe: Recipe) -> dict[str, dict[str, Any]]:
     return entries
 
 
-def validate(recipe: Recipe, valid_keys: set[str] | None, what: str) -> list[str]:
-    """Check the recipe before launching; returns notes (what could not be checked)."""
+def validate(recipe: Recipe, valid_keys: set[str] | None, what: str, builtin_datasets: set[str] = frozenset()) -> list[str]:
+    """Check the recipe before launching; returns notes (what could not be checked).
+
+    `builtin_datasets`: names the launcher knows without registration (openMind's own dataset_info).
+    """
     notes = []
     v = recipe.values
     if valid_keys is None:
@@ -168,8 +171,9 @@ def validate(recipe: Recipe, valid_keys: set[str] | None, what: str) -> list[str
             json.loads(ds.read_text(encoding="utf-8"))
         except json.JSONDecodeError as e:
             raise UserError(f"{ds}: not valid JSON (line {e.lineno}: {e.msg})") from None
-    entries = registered_datasets(recipe)
-    for name in str(v["dataset"]).split(","):
+    wanted = [n.strip() for n in str(v["dataset"]).split(",") if n.strip() not in builtin_datasets]
+    entries = registered_datasets(recipe) if wanted else {}
+    for name in wanted:
         entry = entries.get(name.strip())
         if entry is None:
             raise UserError(f"{recipe.where('dataset')}: {name.strip()!r} is not registered in "

@@ -128,7 +128,8 @@ def prepare(args: argparse.Namespace, environ: dict[str, str]) -> Launch:
         else:
             notes.append("openmind-cli not found: the recipe is shown as written, not adapted to an installed openMind")
     valid = om.fields | TRANSLATED_KEYS if om else (trainer_keys() if launcher == "torchrun" else None)
-    notes += validate(recipe, valid, f"openMind {om.version}" if om else "mathmind's trainer (TRL SFTConfig + openMind keys)")
+    notes += validate(recipe, valid, f"openMind {om.version}" if om else "mathmind's trainer (TRL SFTConfig + openMind keys)",
+                      om.datasets if om else frozenset())
     from mathmind.pull import resolve_model
 
     values = dict(recipe.values)

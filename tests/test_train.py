@@ -189,6 +189,8 @@ def test_openmind_cli_really_trains_and_its_silent_failures_are_caught(run_mathm
     assert "removed `template: qwen` (openMind 1.0.0 has no `template` key" in proc.stdout
     assert "added `model_group: qwen2`" in proc.stdout
     assert read_state(out)["global_step"] == 3
+    builtin = train(run_mathmind, workdir, *common, "dataset=alpaca_zh_51k", "custom_dataset_info=null", "--dry-run", env=env)
+    assert builtin.returncode == 0, builtin.stderr                         # openMind's own dataset_info knows it
     # openmind-cli exits 0 when training fails; mathmind must not.
     broken = workdir / "data" / "broken.json"
     broken.write_text(json.dumps([{"conversations": "not a list"}]))
