@@ -83,7 +83,7 @@ def json_turns(answer: str) -> Any:
 
 
 def pot(record: dict[str, Any], system: str | None, limits: "Limits | None" = None) -> dict[str, Any]:
-    from mathmind.distill.answers import equivalent, final_answer, number_value
+    from mathmind.distill.answers import equivalent, final_answer
     from mathmind.distill.pot import Limits, code_of, run_program
 
     try:
@@ -115,8 +115,8 @@ def pot(record: dict[str, Any], system: str | None, limits: "Limits | None" = No
     if out[-1]["from"] != "gpt":
         raise Rejected("pot_no_answer: the turns do not end with the model's answer")
     stated = final_answer(out[-1]["value"])
-    stated_value = stated.value if stated else _last_number(out[-1]["value"], number_value)
-    printed_value = _last_number(printed, number_value)
+    stated_value = stated.value if stated else _last_number(out[-1]["value"])
+    printed_value = _last_number(printed)
     if stated_value is None or printed_value is None:
         raise Rejected(f"pot_no_result: stated {stated_value!r}, printed {printed_value!r}")
     if not equivalent(printed_value, stated_value):
@@ -124,8 +124,8 @@ def pot(record: dict[str, Any], system: str | None, limits: "Limits | None" = No
     return {"system": system, "conversations": out} if system else {"conversations": out}
 
 
-def _last_number(text: str, number_value: Callable[[str], str | None]) -> str | None:
-    from mathmind.distill.answers import NUMBER
+def _last_number(text: str) -> str | None:
+    from mathmind.distill.answers import NUMBER, number_value
 
     matches = list(NUMBER.finditer(text))
     return number_value(matches[-1].group(0)) if matches else None

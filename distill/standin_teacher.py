@@ -250,14 +250,16 @@ def judge_reply(prompt: str) -> str | None:
     """
     if "含义是否一致" in prompt and "# 来自考场的材料" in prompt:
         response, _, reference = prompt.split("# 来自考场的材料", 1)[1].partition("\n\n\n\n\n")
-        same = _last_number(response) is not None and _last_number(response) == _last_number(reference)
-        return f"第一段总结:学生给出了答案。\n第二段翻译:标准答案。\n含义是否一致:{'是' if same else '否'}"
-    if "VERDICT: CORRECT" in prompt and "<response>" in prompt:
+        reply = "第一段总结:学生给出了答案。\n第二段翻译:标准答案。\n含义是否一致:{}", ("是", "否")
+    elif "VERDICT: CORRECT" in prompt and "<response>" in prompt:
         response = prompt.split("<response>", 1)[1].split("</response>", 1)[0]
         reference = prompt.split("<reference>", 1)[1].split("</reference>", 1)[0]
-        same = _last_number(response) is not None and _last_number(response) == _last_number(reference)
-        return f"The final answers {'agree' if same else 'differ'}.\nVERDICT: {'CORRECT' if same else 'INCORRECT'}"
-    return None
+        reply = "The final answers were compared.\nVERDICT: {}", ("CORRECT", "INCORRECT")
+    else:
+        return None
+    answered = _last_number(response)
+    template, (yes, no) = reply
+    return template.format(yes if answered is not None and answered == _last_number(reference) else no)
 
 
 def _last_number(text: str) -> float | None:

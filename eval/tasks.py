@@ -122,10 +122,6 @@ def _packaged_fewshot(task_manager: Any, task: str) -> int | None:
     return cfg.get("num_fewshot")
 
 
-def rows_in(path: str) -> list[str]:
-    return [line for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
 def mmlu_subjects(task_manager: Any) -> list[str]:
     return sorted(name for name in task_manager.task_index
                   if (e := _index_entry(task_manager, name)) and e[0] == "task" and "/mmlu/default/" in e[1])
@@ -146,19 +142,20 @@ def write_offline_tasks(tasks: list[str], data_dir: Path, out: Path, num_fewshot
             notes.append(f"mmlu: data for {len(have)} of {len(concrete)} subjects; running those subjects, not the mmlu group")
         for t in have:
             files = data_files(t, data_dir)
-            local = {}
+            local, counts = {}, {}
             for split, path in files.items():
                 rows = [_normalise(t, split, dict(r), f"{path}:{n}") for n, r in iter_jsonl(path)]
                 target = out / "data" / t / f"{split}.jsonl"
                 write_text_atomic(target, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
                 local[split] = str(target.resolve())
+                counts[split] = len(rows)
             config: dict[str, Any] = {"include": packaged_yaml(t, manager), "task": t, "dataset_path": "json",
                                       "dataset_name": None, "dataset_kwargs": {"data_files": local}}
             fewshot_split = "dev" if t.startswith("mmlu_") else "train"
             shots = num_fewshot if num_fewshot is not None else _packaged_fewshot(manager, t)
-            if fewshot_split in local and shots and len(rows_in(local[fewshot_split])) < shots:
+            if fewshot_split in local and shots and counts[fewshot_split] < shots:
                 raise UserError(f"{files[fewshot_split]}: {t} takes {shots} few-shot examples from it, but it has only "
-                                f"{len(rows_in(local[fewshot_split]))} rows (add rows, or pass --num-fewshot)")
+                                f"{counts[fewshot_split]} rows (add rows, or pass --num-fewshot)")
             if fewshot_split not in local:
                 if num_fewshot:
                     raise UserError(f"--num-fewshot {num_fewshot}: {t} has no {fewshot_split} file in --data-dir to draw examples from")

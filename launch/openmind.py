@@ -9,6 +9,7 @@ printed and what it left in output_dir.
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 from dataclasses import dataclass
@@ -51,7 +52,7 @@ def openmind_python(cli: str) -> str:
 def probe_openmind(cli: str) -> OpenMind:
     python = openmind_python(cli)
     proc = subprocess.run([python, "-c", FIELDS_PROBE], capture_output=True, text=True, timeout=300,
-                          env={**__import__("os").environ, "TORCH_DEVICE_BACKEND_AUTOLOAD": "0"})
+                          env={**os.environ, "TORCH_DEVICE_BACKEND_AUTOLOAD": "0"})
     if proc.returncode != 0:
         tail = "\n".join(proc.stderr.strip().splitlines()[-5:])
         raise UserError(f"openMind does not import in {python}:\n{tail}")

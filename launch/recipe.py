@@ -75,11 +75,12 @@ def shipped(path: Path) -> Path:
 
 
 def load_recipe(path: Path, overrides: list[str]) -> Recipe:
-    values = read_yaml_mapping(shipped(path), "recipe")
+    path = shipped(path)
+    values = read_yaml_mapping(path, "recipe")
     for text in overrides:
         key, value = parse_override(text)
         values[key] = value
-    return Recipe(shipped(path), values)
+    return Recipe(path, values)
 
 
 def trainer_keys() -> set[str] | None:

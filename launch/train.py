@@ -63,6 +63,7 @@ class Launch:
     command: list[str]
     env: dict[str, str]                 # what mathmind sets; the rest of the environment is inherited
     rendered: Path
+    output_dir: Path
     notes: list[str] = field(default_factory=list)
 
 
@@ -161,7 +162,7 @@ def prepare(args: argparse.Namespace, environ: dict[str, str]) -> Launch:
             "--nnodes", str(nodes.nnodes), "--node_rank", str(nodes.node_rank),
             "--master_addr", nodes.master_addr, "--master_port", str(nodes.master_port)]
         command = [torchrun_executable(), "--nproc_per_node", str(hw.count), *where, "-m", "mathmind.launch.sft", str(rendered)]
-    return Launch(launcher, command, env, rendered, notes)
+    return Launch(launcher, command, env, rendered, output_dir, notes)
 
 
 def slurm_script(args: argparse.Namespace) -> str:
@@ -237,10 +238,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"mathmind train: {launch.launcher} exited with {code}; output in {log_path}", file=sys.stderr)
         return 1
     if launch.launcher == "openmind":
-        output_dir = Path(yaml.safe_load(launch.rendered.read_text(encoding="utf-8"))["output_dir"])
-        why = training_failed("".join(tail), output_dir)
+        why = training_failed("".join(tail), launch.output_dir)
         if why:   # openmind-cli 1.0.0 exits 0 even when training fails
             print(f"mathmind train: training failed although openmind-cli exited 0. {why}", file=sys.stderr)
             return 1
-    print(f"mathmind train: done; output in {yaml.safe_load(launch.rendered.read_text(encoding='utf-8'))['output_dir']}")
+    print(f"mathmind train: done; output in {launch.output_dir}")
     return 0

@@ -46,11 +46,11 @@ class Step:
     settings: dict[str, Any] = field(default_factory=dict)
 
 
-def flags(settings: dict[str, Any], skip: tuple[str, ...] = ()) -> list[str]:
+def flags(settings: dict[str, Any]) -> list[str]:
     """Stage settings as subcommand flags: `max_retries: 3` -> --max-retries 3, `stream: true` -> --stream."""
     out: list[str] = []
     for key, value in settings.items():
-        if key in skip or value is None or value is False:
+        if value is None or value is False:
             continue
         flag = "--" + key.replace("_", "-")
         if value is True:
@@ -212,7 +212,8 @@ def run_pipeline(pipeline: dict[str, Any], start: str | None = None, only: str |
         write_json_atomic(state_path, state)
         code = main(step.argv)
         if code != 0:
-            print(f"run: {step.key} failed (exit {code}); fix it and re-run: finished stages are kept", file=sys.stderr)
+            why = "was interrupted; re-run to resume it" if code == 130 else f"failed (exit {code}); fix it and re-run"
+            print(f"run: {step.key} {why}: finished stages are kept", file=sys.stderr)
             return code
         state[step.key] = {"fingerprint": fp, "status": "done"}
         write_json_atomic(state_path, state)

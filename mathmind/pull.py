@@ -66,6 +66,17 @@ def snapshot(hub_name: str, model_id: str, revision: str | None, cache_dir: str 
     return str(download(model_id, **{k: v for k, v in kwargs.items() if v is not None or k == "local_files_only"}))
 
 
+def cached(hub_name: str, model_id: str, revision: str | None = None, cache_dir: str | None = None,
+           local_dir: str | None = None) -> str | None:
+    """The model's folder in the hub client's cache, or None; no network (`local_files_only`)."""
+    try:
+        return snapshot(hub_name, model_id, revision, cache_dir, local_dir, local_files_only=True)
+    except UserError:
+        raise
+    except Exception:
+        return None                    # a cache miss: each client raises its own kind of error
+
+
 def pull(spec: str, hub: str | None = None, revision: str | None = None, cache_dir: str | None = None,
          local_dir: str | None = None) -> str:
     """The local folder holding `spec`: as given if it is a folder, else from the cache, else downloaded."""
@@ -74,12 +85,9 @@ def pull(spec: str, hub: str | None = None, revision: str | None = None, cache_d
     hub_name, model_id = split_model_id(spec, hub)
     if model_id.count("/") != 1:
         raise UserError(f"{spec!r}: not a folder here and not a hub id (owner/name)")
-    try:
-        return snapshot(hub_name, model_id, revision, cache_dir, local_dir, local_files_only=True)
-    except UserError:
-        raise
-    except Exception:
-        pass                           # a cache miss: each client raises its own kind of error
+    found = cached(hub_name, model_id, revision, cache_dir, local_dir)
+    if found:
+        return found
     cache = cache_dir or os.environ.get(HUBS[hub_name].cache_env) or f"{hub_name}'s default cache"
     offline = [v for v in OFFLINE_VARS if os.environ.get(v, "") not in ("", "0")]
     if offline:
@@ -100,11 +108,12 @@ def resolve_model(spec: str, dry_run: bool = False, notes: list[str] | None = No
     if dry_run:
         hub_name, model_id = split_model_id(spec)
         try:
-            return snapshot(hub_name, model_id, None, None, None, local_files_only=True)
-        except Exception:
-            if notes is not None:
-                notes.append(f"{hub_name}:{model_id} is not in the local cache; a real run downloads it first (once per node)")
-            return spec
+            found = cached(hub_name, model_id)
+        except UserError:              # the hub's client is not installed here
+            found = None
+        if found is None and notes is not None:
+            notes.append(f"{hub_name}:{model_id} is not in the local cache; a real run downloads it first (once per node)")
+        return found or spec
     return pull(spec)
 
 
