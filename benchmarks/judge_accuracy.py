@@ -20,7 +20,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from mathmind.distill.answers import boxed_spans, equivalent, gold_value, judge_by_rule, number_value
+from mathmind.judge.answers import boxed_spans, equivalent, gold_value, judge_by_rule, number_value
 from mathmind.distill.standin_teacher import StandInTeacher, TeacherConfig
 
 DATA = Path(__file__).parent / "data" / "judge_labelled.jsonl"

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from mathmind.distill.pot import Limits, run_program
+from mathmind.convert.pot import Limits, run_program
 
 FAST = Limits(wall_s=5, cpu_s=3)
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from mathmind.distill.answers import final_answer, gold_value, judge_by_rule
+from mathmind.judge.answers import final_answer, gold_value, judge_by_rule
 from mathmind.distill.standin_teacher import StandInTeacher, TeacherConfig
 
 KEY = "judge-test-key"

@@ -35,7 +35,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from mathmind.distill.answers import judge_by_rule
+from mathmind.judge.answers import judge_by_rule
 from mathmind.distill.cli import add_api_arguments, api_key_from_env, teacher_settings
 from mathmind.errors import UserError
 from mathmind.jsonl import iter_jsonl, write_text_atomic

@@ -6,7 +6,7 @@ Formats:
   sharegpt      the reasoning as <think>...</think> before the answer (LLaMA-Factory's R1 convention)
   alpaca        instruction / input / output / system / history (seed 003)
   pot           seed 000's human / gpt / function_call / observation / gpt turns, from a teacher asked with the
-                seed000_pot_zh prompt. The code is run in a sandbox (see distill/pot.py) and the observation
+                seed000_pot_zh prompt. The code is run in a sandbox (see convert/pot.py) and the observation
                 is what it really printed; a sample whose code fails, times out, or prints a result that
                 disagrees with its stated answer is left out, with the reason, in NAME.rejected.jsonl.
 
@@ -37,7 +37,7 @@ from mathmind.errors import UserError
 from mathmind.jsonl import iter_jsonl, write_json_atomic, write_text_atomic
 
 if TYPE_CHECKING:
-    from mathmind.distill.pot import Limits
+    from mathmind.convert.pot import Limits
 
 
 class Rejected(Exception):
@@ -83,8 +83,8 @@ def json_turns(answer: str) -> Any:
 
 
 def pot(record: dict[str, Any], system: str | None, limits: "Limits | None" = None) -> dict[str, Any]:
-    from mathmind.distill.answers import equivalent, final_answer
-    from mathmind.distill.pot import Limits, code_of, run_program
+    from mathmind.judge.answers import equivalent, final_answer
+    from mathmind.convert.pot import Limits, code_of, run_program
 
     try:
         turns = json_turns(record["answer"])
@@ -125,7 +125,7 @@ def pot(record: dict[str, Any], system: str | None, limits: "Limits | None" = No
 
 
 def _last_number(text: str) -> str | None:
-    from mathmind.distill.answers import NUMBER, number_value
+    from mathmind.judge.answers import NUMBER, number_value
 
     matches = list(NUMBER.finditer(text))
     return number_value(matches[-1].group(0)) if matches else None
@@ -222,7 +222,7 @@ def run(args: argparse.Namespace) -> int:
     fmt = FORMATS[args.format]
     build = fmt.build
     if fmt.build is pot:
-        from mathmind.distill.pot import Limits
+        from mathmind.convert.pot import Limits
 
         build = partial(pot, limits=Limits(wall_s=args.pot_timeout, cpu_s=max(1, math.ceil(args.pot_timeout))))
     samples, rejected, skipped = [], [], 0
