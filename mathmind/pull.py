@@ -17,9 +17,13 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import re
+import socket
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlparse
 
 from mathmind.errors import UserError
 
@@ -30,14 +34,56 @@ class Hub:
     package: str           # what to pip install
     cache_env: str         # the variable that moves its cache
     default_revision: str | None
+    endpoint_envs: tuple[str, ...]   # the variables its client reads the hub's address from, first wins
+    default_endpoint: str
 
 
 HUBS: dict[str, Hub] = {
-    "modelscope": Hub("modelscope.hub.snapshot_download", "modelscope", "MODELSCOPE_CACHE", "master"),
-    "openmind": Hub("openmind_hub", "openmind-hub", "HUB_CACHE_DIR", "main"),
-    "hf": Hub("huggingface_hub", "huggingface_hub", "HF_HOME", None),
+    "modelscope": Hub("modelscope.hub.snapshot_download", "modelscope", "MODELSCOPE_CACHE", "master",
+                      ("MODELSCOPE_ENDPOINT", "MODELSCOPE_DOMAIN"), "https://modelscope.cn"),
+    "openmind": Hub("openmind_hub", "openmind-hub", "HUB_CACHE_DIR", "main", ("OPENMIND_HUB_ENDPOINT",), "https://modelers.cn"),
+    "hf": Hub("huggingface_hub", "huggingface_hub", "HF_HOME", None, ("HF_ENDPOINT",), "https://huggingface.co"),
 }
 OFFLINE_VARS = ("MATHMIND_OFFLINE", "HF_HUB_OFFLINE")
+PROXY_VARS = ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")
+CONNECT_TIMEOUT_S = 5.0
+
+
+def looks_like_path(spec: str) -> bool:
+    """A value written as a path is never a hub id: absolute, ./ ../ ~, or its parent folder exists here."""
+    if spec.startswith(("/", "./", "../", "~", ".\\", "..\\")) or spec in (".", ".."):
+        return True
+    parent = Path(spec).parent
+    return str(parent) != "." and parent.is_dir()
+
+
+def hub_address(hub_name: str) -> tuple[str, str, int]:
+    """(url, host, port) the hub's client will connect to first: a proxy when one is set, else the hub."""
+    hub = HUBS[hub_name]
+    url = next((os.environ[v] for v in PROXY_VARS if os.environ.get(v)), None) or \
+        next((os.environ[v] for v in hub.endpoint_envs if os.environ.get(v)), hub.default_endpoint)
+    parsed = urlparse(url if "://" in url else f"https://{url}")
+    return url, parsed.hostname or "", parsed.port or (80 if parsed.scheme == "http" else 443)
+
+
+def unreachable(hub_name: str) -> str | None:
+    """Why the hub cannot be reached (a name that does not resolve, a refused or silent connection), else None.
+
+    One TCP connect, bounded in time, DNS included: the hub clients retry for 15-60 s before saying so.
+    """
+    url, host, port = hub_address(hub_name)
+    result: list[str | None] = []
+
+    def connect() -> None:
+        try:
+            socket.create_connection((host, port), timeout=CONNECT_TIMEOUT_S).close()
+            result.append(None)
+        except OSError as e:
+            result.append(f"{url} is unreachable ({e.strerror or type(e).__name__})")
+    probe = threading.Thread(target=connect, daemon=True)
+    probe.start()
+    probe.join(CONNECT_TIMEOUT_S + 1)
+    return result[0] if result else f"{url} is unreachable (no answer in {CONNECT_TIMEOUT_S:g} s)"
 
 
 def default_hub() -> str:
@@ -77,13 +123,25 @@ def cached(hub_name: str, model_id: str, revision: str | None = None, cache_dir:
         return None                    # a cache miss: each client raises its own kind of error
 
 
+def missing_folder(spec: str) -> UserError:
+    path = Path(spec).expanduser()
+    if path.exists():
+        return UserError(f"{spec}: is a file, not a model folder")
+    existing = next((p for p in path.absolute().parents if p.is_dir()), None)
+    missing = path.absolute().relative_to(existing) if existing else path
+    return UserError(f"{spec}: no such folder ({existing} has no {missing.parts[0]!r}); a value written as a path "
+                     f"is not looked up on a hub")
+
+
 def pull(spec: str, hub: str | None = None, revision: str | None = None, cache_dir: str | None = None,
          local_dir: str | None = None) -> str:
     """The local folder holding `spec`: as given if it is a folder, else from the cache, else downloaded."""
-    if Path(spec).is_dir():
-        return spec
+    if os.path.isdir(os.path.expanduser(spec)):
+        return os.path.expanduser(spec)
+    if looks_like_path(spec):
+        raise missing_folder(spec)
     hub_name, model_id = split_model_id(spec, hub)
-    if model_id.count("/") != 1:
+    if not re.fullmatch(r"[\w.-]+/[\w.-]+", model_id):
         raise UserError(f"{spec!r}: not a folder here and not a hub id (owner/name)")
     found = cached(hub_name, model_id, revision, cache_dir, local_dir)
     if found:
@@ -93,6 +151,10 @@ def pull(spec: str, hub: str | None = None, revision: str | None = None, cache_d
     if offline:
         raise UserError(f"{hub_name}:{model_id} is not in {cache} and {offline[0]} is set, so nothing was downloaded; "
                         f"download it where the hub is reachable, or set model_name_or_path to a local folder")
+    why = unreachable(hub_name)
+    if why:
+        raise UserError(f"{hub_name}:{model_id} is not in {cache} and {why}; download it where the hub is reachable, "
+                        f"or pass a local folder instead")
     try:
         return snapshot(hub_name, model_id, revision, cache_dir, local_dir, local_files_only=False)
     except Exception as e:
@@ -103,8 +165,10 @@ def pull(spec: str, hub: str | None = None, revision: str | None = None, cache_d
 
 def resolve_model(spec: str, dry_run: bool = False, notes: list[str] | None = None) -> str:
     """`pull`, except that a dry run downloads nothing: it says what it would do."""
-    if Path(spec).is_dir():
-        return spec
+    if os.path.isdir(os.path.expanduser(spec)):
+        return os.path.expanduser(spec)
+    if looks_like_path(spec):
+        raise missing_folder(spec)
     if dry_run:
         hub_name, model_id = split_model_id(spec)
         try:
