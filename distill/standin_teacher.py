@@ -11,7 +11,12 @@ Fault injection, for tests: a question containing `[[fault:KIND xN]]` fails its 
 with KIND; `fault_rate` fails that share of all requests at random. KIND is one of
   429 (with Retry-After: 1), 500, 401, badjson (a 200 whose body is not JSON), hang (no answer
   until the client gives up), empty (empty content), length (finish_reason "length"), think
-  (reasoning inlined in content as <think>...</think> instead of `reasoning_content`; not a fault).
+  (reasoning inlined in content as <think>...</think> instead of `reasoning_content`; not a fault),
+  nochoices (a 200 whose `choices` list is empty, as a student server that returns fewer choices).
+
+As a sampled student (`mathmind sample`): `sample_wrong_share` makes each request's answer wrong on
+its own draw, so the k samples of one question differ. Orca-Math's agent prompts (orca_* presets)
+get canned replies in the shape `mathmind generate` parses: new questions, suggestions, a new problem.
 
 Run alone:  python -m mathmind.distill.standin_teacher --port 8000 --latency 2
 """
@@ -40,6 +45,7 @@ class TeacherConfig:
     answers: dict[str, str] = field(default_factory=dict)
     reasonings: dict[str, str] = field(default_factory=dict)   # question -> worked reasoning (default: R1-style filler)
     wrong_share: float = 0.0
+    sample_wrong_share: float = 0.0  # per request, drawn independently (a student sampled at temperature > 0)
     fault_rate: float = 0.0         # share of all requests that fail with a random fault
     seed: int = 0
     model: str = "standin-r1"
@@ -161,6 +167,11 @@ class StandInTeacher:
             if fault == "badjson":
                 self._send(writer, 200, b"<html>502 Bad Gateway</html>")
                 return True
+            if fault == "nochoices":
+                empty = {"id": f"chatcmpl-{self.requests}", "object": "chat.completion", "created": int(time.time()),
+                         "model": request.get("model", self.config.model), "choices": []}
+                self._send(writer, 200, json.dumps(empty).encode())
+                return True
             reasoning, answer, finish = self._answer(question, fault)
             if request.get("stream"):
                 self._send_stream(writer, request, reasoning, answer, finish, inline=fault == "think")
@@ -187,6 +198,9 @@ class StandInTeacher:
         verdict = judge_reply(clean)
         if verdict is not None:
             return "Comparing the final answer with the reference.", verdict, "stop"
+        reply = agent_reply(clean)
+        if reply is not None:
+            return "Following the agent's instructions.", reply, "stop"
         # The request holds the prompt, which wraps the question: find the known question inside it.
         known = clean if clean in self.config.answers else next((q for q in self.config.answers if q in clean), None)
         right = None
@@ -198,6 +212,8 @@ class StandInTeacher:
                 value = str(int(float(value)) + 1) if NUMBER.fullmatch(value) else value + "?"
         else:
             value = _fmt(sum(float(n) for n in NUMBER.findall(clean)))
+        if self.config.sample_wrong_share and self._rng.random() < self.config.sample_wrong_share:
+            value = str(int(float(value)) + 1) if NUMBER.fullmatch(value) else value + "?"
         if known is not None and known in self.config.reasonings:
             worked = self.config.reasonings[known]   # a wrong answer comes with its wrong last step
             reasoning = worked[:worked.rfind(right)] + value if right and worked.endswith(right) else worked
@@ -260,6 +276,27 @@ def judge_reply(prompt: str) -> str | None:
     answered = _last_number(response)
     template, (yes, no) = reply
     return template.format(yes if answered is not None and answered == _last_number(reference) else no)
+
+
+def agent_reply(prompt: str) -> str | None:
+    """Canned replies to Orca-Math's agent presets (recipes/prompts/orca_*.yaml), else None.
+
+    Ask-Me-Anything: one new question per number of the problem (that number changed); Suggester: two
+    suggestions; Editor: the problem with one more step. The stand-in then answers the new problems
+    by summing their numbers, like any question it has no table entry for.
+    """
+    if "<problem>" not in prompt:
+        return None
+    problem = prompt.split("<problem>", 1)[1].split("</problem>", 1)[0].strip()
+    if "Ask Me Anything" in prompt:
+        numbers = NUMBER.findall(problem)[:3]
+        return "Statement: " + problem + "\n\n" + "\n".join(
+            f"Question {i + 1}: " + problem.replace(n, str(int(float(n)) + i + 2), 1) for i, n in enumerate(numbers))
+    if "Suggester" in prompt:
+        return "1. Add one more quantity that changes the total.\n2. Ask about the result after one more step."
+    if "Editor" in prompt:
+        return f"New problem: {problem} Then 3 more are added. How many are there in the end?"
+    return None
 
 
 def _last_number(text: str) -> float | None:
