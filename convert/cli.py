@@ -137,6 +137,7 @@ class Format:
     formatting: str                     # openMind / LLaMA-Factory `formatting`
     columns: dict[str, str]
     tags: dict[str, str] | None = None
+    ranking: bool = False               # LLaMA-Factory preference data (chosen/rejected columns; `mathmind pairs`)
 
 
 SHAREGPT_COLUMNS = {"messages": "conversations", "system": "system"}
@@ -189,6 +190,8 @@ def register(info_path: Path, name: str, out: Path, fmt: Format) -> dict[str, An
     }
     if fmt.tags:
         entry["tags"] = fmt.tags
+    if fmt.ranking:
+        entry["ranking"] = True
     info[name] = entry
     write_json_atomic(info_path, info)
     return entry

@@ -62,6 +62,8 @@ COMMANDS: dict[str, Command] = {
     "sample": Command("mathmind.distill.sample", "sample k answers per question from the student (server or local model), the teacher's answer as gold",
                       inputs={"questions": "records", "model": "model?"}, output="records",
                       files=("--questions {questions}", "--model-path {model}", "--out {out}")),
+    "pairs": Command("mathmind.convert.pairs", "KTO examples and DPO pairs from judged student samples (TRL formats), registered for LLaMA-Factory",
+                     inputs={"in": "judged"}, output="dataset", files=("--in {in}", "--out {out}", "--name {name}")),
     "decontam": Command("mathmind.distill.decontam", "flag training questions that leak test questions (TF-IDF + Jaccard, 8-grams)"),
     "train": Command("mathmind.launch.train", "train from a recipe: openmind-cli on Ascend, else torchrun + TRL (+ DeepSpeed); --dry-run shows how",
                      inputs={"dataset": "dataset?", "model": "model?"}, output="model",
