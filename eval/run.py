@@ -12,7 +12,14 @@ tasks through lm-eval's local-chat-completions, mmlu through local-completions w
 R1-style answers need a large --max-gen-toks; `</think>` and what precedes it are stripped. Requests
 are cached under OUT/cache, so re-running after a failed request asks only for what is missing.
 
---data-dir layout (jsonl; any subset):
+Two scores per generation task, side by side in summary.json (`scorer` says which is which):
+  lm-eval    lm-eval's own metrics and filters, unchanged (comparable with published numbers), e.g. gsm8k
+             exact_match after `strict-match` (`#### N`) and `flexible-extract` (last number-like run)
+  judge      metric `judge`, filter `final-answer`: mathmind's rule judge (`mathmind judge`, math-verify) on
+             the same logged generations, reading `\\boxed{}`, `答案是 N`, `The answer is N`, `####` after any
+             `</think>`; value = accepted / n, `undecided` (no readable final answer) counted as wrong and shown
+
+--data-dir layout (jsonl; any subset; every accepted name is in the --data-dir help):
   gsm8k/test.jsonl [gsm8k/train.jsonl]            question, answer ("... #### N")   (also gsm8k_test.jsonl)
   mgsm/<lang>/test.jsonl  or  mgsm_<lang>.jsonl   question, answer_number            (lang: bn de en es fr ja ru sw te th zh)
   mmlu/<subject>/test.jsonl [mmlu/<subject>/dev.jsonl]   question, choices, answer (0-3 or A-D)
@@ -42,6 +49,10 @@ from mathmind.errors import UserError
 from mathmind.jsonl import write_json_atomic, write_text_atomic
 
 DEFAULT_TASKS = "gsm8k,mgsm_direct,mgsm_cot_native,mmlu"
+DEFAULT_MODELSCOPE_DATA_DIR = Path("~/.cache/mathmind/eval_data")
+SCORERS = {"lm-eval": "lm-evaluation-harness's own metric and filter (unchanged; comparable with published numbers)",
+           "mathmind judge": "metric `judge`: mathmind's final-answer rule judge over lm-eval's logged generations; "
+                             "value = accepted / n, undecided counted as not correct"}
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -55,7 +66,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--num-fewshot", type=int, default=None, help="override the tasks' few-shot count")
     parser.add_argument("--batch-size", default="auto", help="local models: auto (default) or a number")
     parser.add_argument("--apply-chat-template", action="store_true", help="wrap prompts in the model's chat template (always on for served chat models)")
-    parser.add_argument("--data-dir", type=Path, default=None, help="offline copies of the data (layout above)")
+    from mathmind.eval.tasks import accepted_files
+
+    parser.add_argument("--data-dir", type=Path, default=None,
+                        help=f"local copies of the data (jsonl). Accepted file names, first found wins: {accepted_files()}")
+    parser.add_argument("--data-source", choices=("hf", "modelscope"), default="hf",
+                        help="where missing benchmark data comes from: hf (lm-eval's Hugging Face datasets, default) or "
+                             "modelscope (gsm8k, mgsm, mmlu from ModelScope's copies, fetched through MsDataset into "
+                             f"--data-dir, default {DEFAULT_MODELSCOPE_DATA_DIR}, and reused from there)")
+    parser.add_argument("--modelscope-dataset", action="append", default=[], metavar="KIND=OWNER/NAME",
+                        help="with --data-source modelscope: another ModelScope copy for gsm8k, mgsm or mmlu (repeatable)")
     parser.add_argument("--include-path", type=Path, action="append", default=[],
                         help="folder of your own lm-eval task YAMLs (repeatable); name those tasks in --tasks")
     parser.add_argument("--max-gen-toks", type=int, default=None, help="generation budget (lm-eval's default 256 is too small for R1-style answers)")
@@ -162,8 +182,37 @@ def summarise(results_file: Path, model_name: str) -> list[dict[str, Any]]:
             metric, _, filter_name = key.partition(",")
             stderr = metrics.get(f"{metric}_stderr,{filter_name}")
             rows.append({"model": model_name, "task": task, "family": family(task), "metric": metric, "filter": filter_name,
-                         "value": value, "stderr": stderr if isinstance(stderr, (int, float)) else None, "n": n})
+                         "value": value, "stderr": stderr if isinstance(stderr, (int, float)) else None, "n": n,
+                         "scorer": "lm-eval"})
     return rows
+
+
+def judge_rows(output: Path, results_file: Path, model_name: str, out: Path) -> list[dict[str, Any]]:
+    """The `judge` row of every generation task of one lm-eval run, from its logged samples."""
+    from mathmind.eval.judged import judge_task, sample_files
+    from mathmind.eval.tasks import family
+
+    rows = []
+    for task, path in sorted(sample_files(output, results_file).items()):
+        row = judge_task(path, task, model_name, family(task), out)
+        if row:
+            rows.append(row)
+    return rows
+
+
+def modelscope_data(args: argparse.Namespace, tasks: list[str]) -> list[str]:
+    """Fill --data-dir from ModelScope's copies (what is there already is kept); returns notes."""
+    from mathmind.eval.modelscope_data import fetch, parse_overrides
+    from mathmind.eval.tasks import mmlu_subjects
+
+    datasets = parse_overrides(args.modelscope_dataset)
+    args.data_dir = (args.data_dir or DEFAULT_MODELSCOPE_DATA_DIR).expanduser()
+    args.data_dir.mkdir(parents=True, exist_ok=True)
+    if "mmlu" in tasks:
+        from lm_eval.tasks import TaskManager
+
+        tasks = [t for t in tasks if t != "mmlu"] + mmlu_subjects(TaskManager())
+    return fetch(tasks, args.data_dir, datasets)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -174,7 +223,7 @@ def run(args: argparse.Namespace) -> int:
     tasks = expand_tasks([t.strip() for t in args.tasks.split(",") if t.strip()])
     if not tasks:
         raise UserError("--tasks: no task given")
-    if args.data_dir and not args.data_dir.is_dir():
+    if args.data_dir and not args.data_dir.is_dir() and args.data_source == "hf":
         raise UserError(f"--data-dir {args.data_dir}: no such folder")
     device = "server" if args.base_url else eval_device(args.device, detect() if args.device == "auto" else None)
     out: Path = args.out
@@ -182,10 +231,18 @@ def run(args: argparse.Namespace) -> int:
     notes: list[str] = []
     include: list[str] = []
     own = copy_task_yamls(args.include_path, out / "tasks")
+    if args.data_source == "modelscope":
+        notes += modelscope_data(args, [t for t in tasks if t not in own])
     offline_check(args, [t for t in tasks if t not in own])
     if args.data_dir:
         rest = [t for t in tasks if t not in own]
-        offline, notes = write_offline_tasks(rest, args.data_dir, out, args.num_fewshot) if rest else ([], [])
+        offline, written = write_offline_tasks(rest, args.data_dir, out, args.num_fewshot) if rest else ([], [])
+        notes += written
+        if offline:
+            notes.append(f"lm-eval will log \"Task '...' from {out / 'tasks'}/... overrides existing task\" for "
+                         f"{', '.join(offline[:3])}{', ...' if len(offline) > 3 else ''}: expected. mathmind's offline copy "
+                         "replaces lm-eval's task of the same name: same prompt, filters and metrics, only the data "
+                         "comes from --data-dir")
         tasks = [t for t in tasks if t in own] + offline
     if own or args.data_dir:
         include = ["--include_path", str((out / "tasks").resolve())]
@@ -216,10 +273,13 @@ def run(args: argparse.Namespace) -> int:
         if not results:
             raise UserError(f"lm-eval wrote no results under {output}")
         rows += summarise(Path(results[-1]), name)
+        rows += judge_rows(output, Path(results[-1]), name, out)
     write_json_atomic(out / "summary.json", {"model": name, "source": args.model, "base_url": args.base_url, "device": device,
-                                              "tasks": tasks, "limit": args.limit, "rows": rows})
+                                              "tasks": tasks, "limit": args.limit, "scorers": SCORERS, "rows": rows})
     for row in rows:
-        if row["task"] in tasks or row["family"] == row["task"]:
-            print(f"  {row['task']:<24} {row['metric']}/{row['filter']:<18} {row['value']:.4f}  (n={row['n']})", file=sys.stderr)
+        if row["task"] in tasks or row["family"] == row["task"] or row["metric"] == "judge":
+            undecided = f", {row['undecided']} undecided" if "undecided" in row else ""
+            print(f"  {row['task']:<24} {row['metric']}/{row['filter']:<18} {row['value']:.4f}  (n={row['n']}{undecided})",
+                  file=sys.stderr)
     print(f"eval: summary -> {out / 'summary.json'}", file=sys.stderr)
     return 0

@@ -62,22 +62,34 @@ def _mgsm_lang(task: str) -> str | None:
     return None
 
 
+# Accepted file names in --data-dir per kind of task and split, first found wins ({lang}, {subject}, {task} filled in).
+DATA_FILES: dict[str, dict[str, list[str]]] = {
+    "gsm8k": {"test": ["gsm8k/test.jsonl", "gsm8k_test.jsonl"],
+              "train": ["gsm8k/train.jsonl", "gsm8k_train.jsonl", "gsm8k_train_sample.jsonl"]},
+    "mgsm": {"test": ["mgsm/{lang}/test.jsonl", "mgsm/mgsm_{lang}.jsonl", "mgsm_{lang}.jsonl"],
+             "train": ["mgsm/{lang}/train.jsonl"]},
+    "mmlu": {"test": ["mmlu/{subject}/test.jsonl", "mmlu/{subject}.jsonl"], "dev": ["mmlu/{subject}/dev.jsonl"]},
+    "other": {"test": ["{task}/test.jsonl"], "train": ["{task}/train.jsonl"]},
+}
+# Rows in each benchmark's full few-shot split: anything else draws other examples than published runs do.
+FULL_FEWSHOT_ROWS = {"gsm8k": 7473, "mgsm": 8, "mmlu": 5}
+
+
+def data_kind(task: str) -> str:
+    return "gsm8k" if task == "gsm8k" else "mgsm" if _mgsm_lang(task) else "mmlu" if task.startswith("mmlu_") else "other"
+
+
+def accepted_files() -> str:
+    """Every file name --data-dir accepts, one line per kind (for --help)."""
+    return "; ".join(f"{kind}: " + ", ".join(f"{split}: {' | '.join(names)}" for split, names in splits.items())
+                     for kind, splits in DATA_FILES.items())
+
+
 def data_files(task: str, data_dir: Path) -> dict[str, Path] | None:
-    """The split files in DATA_DIR for a task (layouts in `mathmind eval --help`), or None."""
-    lang = _mgsm_lang(task)
-    if task == "gsm8k":
-        test = _first(data_dir, ["gsm8k/test.jsonl", "gsm8k_test.jsonl"])
-        train = _first(data_dir, ["gsm8k/train.jsonl", "gsm8k_train.jsonl", "gsm8k_train_sample.jsonl"])
-        splits = {"test": test, "train": train}
-    elif lang:
-        splits = {"test": _first(data_dir, [f"mgsm/{lang}/test.jsonl", f"mgsm/mgsm_{lang}.jsonl", f"mgsm_{lang}.jsonl"]),
-                  "train": _first(data_dir, [f"mgsm/{lang}/train.jsonl"])}
-    elif task.startswith("mmlu_"):
-        subject = task[len("mmlu_"):]
-        splits = {"test": _first(data_dir, [f"mmlu/{subject}/test.jsonl", f"mmlu/{subject}.jsonl"]),
-                  "dev": _first(data_dir, [f"mmlu/{subject}/dev.jsonl"])}
-    else:                                   # any other lm-eval task: DATA_DIR/<task>/test.jsonl [train.jsonl]
-        splits = {"test": _first(data_dir, [f"{task}/test.jsonl"]), "train": _first(data_dir, [f"{task}/train.jsonl"])}
+    """The split files in DATA_DIR for a task (names in DATA_FILES), or None when it has no test file."""
+    values = {"lang": _mgsm_lang(task) or "", "subject": task[len("mmlu_"):], "task": task}
+    splits = {split: _first(data_dir, [name.format(**values) for name in names])
+              for split, names in DATA_FILES[data_kind(task)].items()}
     return {k: v for k, v in splits.items() if v} if splits.get("test") else None
 
 
@@ -133,6 +145,7 @@ def write_offline_tasks(tasks: list[str], data_dir: Path, out: Path, num_fewshot
 
     manager = TaskManager()
     run, notes = [], []
+    fewshot_sources: dict[str, list[tuple[Path, int, int]]] = {}
     for task in tasks:
         concrete = mmlu_subjects(manager) if task == "mmlu" else [task]
         have = [t for t in concrete if data_files(t, data_dir)]
@@ -163,6 +176,28 @@ def write_offline_tasks(tasks: list[str], data_dir: Path, out: Path, num_fewshot
                 if t == "gsm8k":
                     config["num_fewshot"] = 0
                     notes.append(f"{t}: no {fewshot_split} file in --data-dir, so 0-shot (lm-eval's gsm8k is 5-shot)")
+            elif shots:
+                fewshot_sources.setdefault(task, []).append((files[fewshot_split], counts[fewshot_split], shots))
             write_text_atomic(out / "tasks" / f"{t}.yaml", yaml.safe_dump(config, allow_unicode=True, sort_keys=False))
         run += ["mmlu"] if task == "mmlu" and len(have) == len(concrete) else have
+    notes += [fewshot_note(task, used) for task, used in fewshot_sources.items()]
     return run, notes
+
+
+def fewshot_note(task: str, used: list[tuple[Path, int, int]]) -> str:
+    """Where a task's few-shot examples come from, and a warning when that is not the benchmark's full split."""
+    kind = data_kind(task if task != "mmlu" else "mmlu_x")
+    full = FULL_FEWSHOT_ROWS.get(kind)
+    shots = used[0][2]
+    if len(used) == 1:
+        where = f"{used[0][0]} ({used[0][1]:,} rows)"
+    else:
+        rows = sorted({n for _, n, _ in used})
+        where = f"{len(used)} files like {used[0][0]} ({rows[0]:,}-{rows[-1]:,} rows)" if len(rows) > 1 else \
+            f"{len(used)} files like {used[0][0]} ({rows[0]:,} rows each)"
+    note = f"{task}: {shots}-shot examples drawn from {where}"
+    short = [n for _, n, _ in used if full and n != full]
+    if short:
+        note += (f"; WARNING: the full few-shot split has {full:,} rows per file, so the examples (and the prompts) "
+                 f"differ from lm-eval's with the hub data: scores are not comparable with published {task} numbers")
+    return note
