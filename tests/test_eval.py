@@ -76,6 +76,8 @@ def test_four_families_run_for_real_with_the_exact_task_list(evaluated):
                                                           | {f"mgsm_native_cot_{l}" for l in MGSM_LANGS})
     row = next(r for r in summary["rows"] if r["task"] == "gsm8k" and r["filter"] == "flexible-extract")
     assert row["metric"] == "exact_match" and row["n"] == 2 and 0 <= row["value"] <= 1 and row["model"] == "base"
+    judged = {r["task"] for r in summary["rows"] if r["metric"] == "judge"}          # every generation task, not mmlu
+    assert "gsm8k" in judged and len([t for t in judged if t.startswith("mgsm")]) == 22 and not any(t.startswith("mmlu") for t in judged)
     mmlu = next(r for r in summary["rows"] if r["task"] == "mmlu")
     assert mmlu["metric"] == "acc" and mmlu["family"] == "mmlu"
     assert summary["device"] == "cpu"
@@ -87,17 +89,19 @@ def test_report_tables_charts_and_breakdowns(evaluated, run_mathmind, tmp_path):
     proc = run_mathmind("report", *map(str, evaluated), "--baseline", "base", "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     text = out.read_text()
-    assert "| model | gsm8k | mgsm_direct | mgsm_cot_native | mmlu |" in text
-    assert "| tuned | " in text and "(+0.0)" in text
-    assert "| model | bn | de | en | es | fr | ja | ru | sw | te | th | zh |" in text
-    assert "by subject" in text                                                     # from the logged samples
+    assert "| benchmark | metric | base | tuned |" in text                            # seed 002's layout: models as columns
+    for fam in ("gsm8k", "mgsm_direct", "mgsm_cot_native"):
+        assert f"| {fam} | lm-eval exact_match, flexible-extract | " in text and f"| {fam} | **judge (final answer)** (headline) | " in text
+    assert "| mmlu | **lm-eval acc** (headline) | " in text and "(+0.0) n=" in text    # no judge for loglikelihood tasks
+    assert "| language | base | tuned |" in text and "| zh | " in text
+    assert "### mmlu by subject (lm-eval)" in text                                  # from the logged samples
     pngs = list((tmp_path / "report" / "report_figures").glob("*.png"))
     assert len(pngs) >= 5
     import matplotlib.image
     for png in pngs:
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and matplotlib.image.imread(png).shape[0] > 100
     bad = run_mathmind("report", str(evaluated[0]), "--baseline", "nope", "--out", str(out))
-    assert bad.returncode == 2 and "--baseline 'nope' is not one of the runs" in bad.stderr
+    assert bad.returncode == 2 and "--baseline 'nope' is not one of the models" in bad.stderr
 
 
 def test_served_model_through_local_chat_completions_with_resume(data_dir, run_mathmind, tmp_path):
