@@ -28,13 +28,14 @@ import asyncio
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable, TypeVar
 
 from mathmind.errors import UserError
 
 if TYPE_CHECKING:
     from mathmind.distill.teacher import TeacherSettings
 
+T = TypeVar("T")
 DASHSCOPE_URL = "https://dashscope.aliyuncs.com/compatible-mode/v1"
 
 
@@ -99,15 +100,34 @@ def api_key_from_env(var: str | None) -> str:
 def run(args: argparse.Namespace) -> int:
     from mathmind.distill.prompts import load_prompt
     from mathmind.distill.run import distill_async, done_ids, errors_path, make_jobs
-    from mathmind.distill.sources import question_rows
+    from mathmind.distill.sources import is_hub_source, question_rows
+    from mathmind.jsonl import check_output_path
     from mathmind.distill.teacher import FatalTeacherError
 
+    # Checks that cost nothing (flags, files, fields, the output path) come before the API key, and all
+    # of them are reported together, so one run shows every problem; a hub source is loaded only after.
+    problems: list[str] = []
+
+    def check(step: Callable[[], T]) -> T | None:
+        try:
+            return step()
+        except UserError as e:
+            problems.append(str(e))
+            return None
+
     if args.samples_per_question < 1:
-        raise UserError(f"--samples-per-question must be >= 1, got {args.samples_per_question}")
-    settings = teacher_settings(args)
-    api_key = api_key_from_env(args.api_key_env)
-    prompt = load_prompt(args.prompt)
-    triples, questions = question_rows(args.questions, args.question_field, args.answer_field, args.limit)
+        problems.append(f"--samples-per-question must be >= 1, got {args.samples_per_question}")
+    settings = check(lambda: teacher_settings(args))
+    prompt = check(lambda: load_prompt(args.prompt))
+    check(lambda: check_output_path(args.out, "--out"))
+    questions_read = None if is_hub_source(args.questions) else check(
+        lambda: question_rows(args.questions, args.question_field, args.answer_field, args.limit))
+    api_key = check(lambda: api_key_from_env(args.api_key_env))
+    if len(problems) == 1:
+        raise UserError(problems[0])
+    if problems:
+        raise UserError(f"{len(problems)} problems:\n  " + "\n  ".join(problems))
+    triples, questions = questions_read or question_rows(args.questions, args.question_field, args.answer_field, args.limit)
     skip = done_ids(args.out)
     total = questions * args.samples_per_question
     skipped = min(len(skip), total)

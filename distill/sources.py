@@ -10,7 +10,6 @@ error messages, and the row's fields.
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ from typing import Any, Iterator
 from urllib.parse import parse_qs
 
 from mathmind.errors import UserError
-from mathmind.jsonl import iter_jsonl
+from mathmind.jsonl import iter_csv, iter_jsonl, read_text
 
 LOCAL_SUFFIXES = (".jsonl", ".json", ".csv", ".parquet")
 DEFAULT_ANSWER_FIELDS = ("answer", "answer_number")  # GSM8K, MGSM
@@ -109,7 +108,7 @@ def _file_rows(path: Path, key_prefix: str) -> Iterator[Row]:
             yield Row(f"{key_prefix}#{i}", f"{path}:{line_no}", record)
     elif suffix == ".json":
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = json.loads(read_text(path))
         except json.JSONDecodeError as e:
             raise UserError(f"{path}:{e.lineno}: not valid JSON ({e.msg})") from None
         if isinstance(data, dict) and isinstance(data.get("data"), list):
@@ -121,19 +120,23 @@ def _file_rows(path: Path, key_prefix: str) -> Iterator[Row]:
                 raise UserError(f"{path}: item {i} is not a JSON object")
             yield Row(f"{key_prefix}#{i}", f"{path} item {i}", record)
     elif suffix == ".csv":
-        with path.open(newline="", encoding="utf-8") as f:
-            for i, record in enumerate(csv.DictReader(f)):
-                yield Row(f"{key_prefix}#{i}", f"{path}:{i + 2}", record)
+        for i, (line_no, record) in enumerate(iter_csv(path)):
+            yield Row(f"{key_prefix}#{i}", f"{path}:{line_no}", record)
     elif suffix == ".parquet":
         try:
+            import pyarrow as pa
             import pyarrow.parquet as pq
         except ImportError:
             raise UserError(f"{path}: reading parquet needs pyarrow (pip install pyarrow)") from None
         i = 0
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=1024):
-            for record in batch.to_pylist():
-                yield Row(f"{key_prefix}#{i}", f"{path} row {i}", record)
-                i += 1
+        try:
+            for batch in pq.ParquetFile(path).iter_batches(batch_size=1024):
+                for record in batch.to_pylist():
+                    yield Row(f"{key_prefix}#{i}", f"{path} row {i}", record)
+                    i += 1
+        except (pa.ArrowException, OSError) as e:
+            where = f" (after row {i - 1})" if i else ""
+            raise UserError(f"{path}: not a readable parquet file{where}: {str(e).strip()[:200]}") from None
 
 
 def _local(spec: str) -> Source:
@@ -156,9 +159,14 @@ def _local(spec: str) -> Source:
     return Source(spec, rows(), None)
 
 
+def is_hub_source(spec: str) -> bool:
+    scheme, sep, _ = spec.partition(":")
+    return bool(sep) and scheme in HUBS
+
+
 def open_source(spec: str) -> Source:
-    scheme, sep, rest = spec.partition(":")
-    if sep and scheme in HUBS:
+    if is_hub_source(spec):
+        scheme, _, rest = spec.partition(":")
         return _hub(scheme, rest)
     return _local(spec)
 

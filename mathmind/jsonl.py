@@ -6,6 +6,7 @@ Readers name the file and line of any bad record; writers either append whole, f
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import tempfile
@@ -15,25 +16,76 @@ from typing import Any, Iterator
 from mathmind.errors import UserError
 
 
+def iter_text_lines(path: str | os.PathLike) -> Iterator[tuple[int, str]]:
+    """Yield (line_number, text) of a UTF-8 text file, streaming, line ends kept.
+
+    A UTF-8 byte order mark (Excel, Windows editors) is dropped and CRLF line ends read like LF. A
+    line that is not UTF-8 raises UserError naming the file, line and byte offset.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path}: no such file")
+    offset = 0
+    with path.open("rb") as f:
+        for line_no, raw in enumerate(f, start=1):
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise UserError(f"{path}:{line_no}: not UTF-8 (byte {raw[e.start]:#04x} at byte offset {offset + e.start} "
+                                f"of the file); save it as UTF-8") from None
+            if line_no == 1 and text.startswith("\ufeff"):
+                text = text[1:]
+            offset += len(raw)
+            yield line_no, text
+
+
+def read_text(path: str | os.PathLike) -> str:
+    """A whole UTF-8 text file (a BOM dropped); a byte that is not UTF-8 is named by file:line and offset."""
+    return "".join(text for _, text in iter_text_lines(path))
+
+
 def iter_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield (line_number, record) from a jsonl file, streaming; blank lines are skipped.
 
     A line that is not a JSON object raises UserError naming the file and line.
     """
+    for line_no, line in iter_text_lines(path):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise UserError(f"{path}:{line_no}: not valid JSON ({e.msg} at column {e.colno})") from None
+        if not isinstance(record, dict):
+            raise UserError(f"{path}:{line_no}: expected a JSON object, got {type(record).__name__}")
+        yield line_no, record
+
+
+def iter_csv(path: str | os.PathLike) -> Iterator[tuple[int, dict[str, str]]]:
+    """Yield (line_number, row) from a CSV file with a header: BOM, CRLF and multi-megabyte fields read
+    normally; a malformed row raises UserError naming the file and line."""
+    # The default field limit (128 KiB) refuses long questions; 2 GiB fits a C long everywhere.
+    csv.field_size_limit(2**31 - 1)
+    reader = csv.DictReader(text for _, text in iter_text_lines(path))
+    try:
+        for row in reader:
+            yield reader.line_num, row
+    except csv.Error as e:
+        raise UserError(f"{path}:{reader.line_num}: not valid CSV ({e})") from None
+
+
+def check_output_path(path: str | os.PathLike, flag: str) -> None:
+    """Fail before any work is done when `path` cannot be written: it is a folder, or a parent is a file."""
     path = Path(path)
-    if not path.is_file():
-        raise UserError(f"{path}: no such file")
-    with path.open("r", encoding="utf-8") as f:
-        for line_no, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise UserError(f"{path}:{line_no}: not valid JSON ({e.msg} at column {e.colno})") from None
-            if not isinstance(record, dict):
-                raise UserError(f"{path}:{line_no}: expected a JSON object, got {type(record).__name__}")
-            yield line_no, record
+    if path.is_dir():
+        raise UserError(f"{flag} {path}: is a folder; give a file name")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise UserError(f"{flag} {path}: {parent} is a file, not a folder")
+            if not os.access(parent, os.W_OK | os.X_OK):
+                raise UserError(f"{flag} {path}: cannot write in {parent} (permission denied)")
+            return
 
 
 def repair_torn_tail(path: str | os.PathLike) -> str | None:
@@ -93,12 +145,19 @@ class JsonlAppender:
         self.close()
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)   # the only portable way to read it is to set it; put it straight back
+    os.umask(mask)
+    return mask
+
+
 def write_text_atomic(path: str | os.PathLike, text: str) -> None:
     """Replace `path` with `text` in one rename: readers see the old file or the new one, never half."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~_umask())   # mkstemp makes 0600; a plain open() would honour the umask
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
             f.flush()

@@ -182,7 +182,7 @@ def test_every_preset_loads_and_renders():
     assert "print(f'{num1} * {num2}" in pot and pot.endswith("计算 2*3")  # code braces stay as written
     answer = load_prompt("seed003_answer_zh").render({"problem": "P", "question": "Q", "options": ["x", "y"]}, "x")
     assert "A. x\nB. y" in answer
-    with pytest.raises(UserError, match="line 3: field 'think' is missing"):
+    with pytest.raises(UserError, match="line 3: field 'answer' is missing"):
         load_prompt("seed003_evaluate_zh").render({"problem": "P", "question": "Q", "options": ["x"]}, "line 3")
 
 
@@ -238,3 +238,53 @@ def test_sustained_429s_lower_concurrency_in_a_real_run(run_mathmind, tmp_path):
         assert "'429': 24" in proc.stderr
         assert "concurrency cut 1 time(s) for 429s" in proc.stderr
     assert len(read(tmp_path / "out.jsonl")) == 24
+
+
+@pytest.mark.parametrize("name, content, error", [
+    ("q.parquet", b"PAR1 this is not really parquet", r"q\.parquet: not a readable parquet file"),
+    ("q.jsonl", b'{"question": "a"}\n{"question": "\xff"}\n', r"q\.jsonl:2: not UTF-8 \(byte 0xff at byte offset 32"),
+    ("q.csv", b"question\r\n\xe9t\xe9\r\n", r"q\.csv:2: not UTF-8"),
+])
+def test_unreadable_files_are_named_without_a_traceback(teacher, run_mathmind, tmp_path, name, content, error):
+    questions = tmp_path / name
+    questions.write_bytes(content)
+    proc = run_mathmind(*distill_args(teacher, questions, tmp_path / "out.jsonl"), env={"API_KEY": KEY})
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert __import__("re").search(error, proc.stderr), proc.stderr
+    assert teacher.requests == 0
+
+
+def test_bom_crlf_files_and_a_5mb_csv_question_are_read(teacher, run_mathmind, tmp_path):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "a.jsonl").write_bytes(b'\xef\xbb\xbf{"question": "What is 1 + 1?", "answer": "#### 2"}\r\n')
+    (folder / "b.csv").write_bytes(b'\xef\xbb\xbfquestion,answer\r\nWhat is 2 + 2?,4\r\n"' + b"What is 3 + 3? " * 350_000 + b'",6\r\n')
+    (folder / "c.json").write_bytes(b'\xef\xbb\xbf[{"question": "What is 4 + 4?", "answer": 8}]\r\n')
+    out = tmp_path / "out.jsonl"
+    proc = run_mathmind(*distill_args(teacher, folder, out), env={"API_KEY": KEY})
+    assert proc.returncode == 0, proc.stderr
+    records = {r["id"]: r for r in read(out)}
+    assert sorted(records) == ["data/a.jsonl#0#0", "data/b.csv#0#0", "data/b.csv#1#0", "data/c.json#0#0"]
+    assert records["data/b.csv#0#0"]["gold"] == "4" and len(records["data/b.csv#1#0"]["question"]) > 5_000_000
+
+
+def test_out_under_a_file_is_reported_before_any_request(teacher, run_mathmind, tmp_path):
+    questions = write_questions(tmp_path / "q.jsonl", ["What is 1 + 2?"])
+    (tmp_path / "runs").write_text("not a folder")
+    proc = run_mathmind(*distill_args(teacher, questions, tmp_path / "runs" / "out.jsonl"), env={"API_KEY": KEY})
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "--out" in proc.stderr and "runs is a file, not a folder" in proc.stderr
+    assert teacher.requests == 0
+
+
+def test_free_checks_come_before_the_api_key_and_are_all_reported(tmp_path):
+    (tmp_path / "runs").write_text("not a folder")
+    env = {k: v for k, v in os.environ.items() if k not in ("API_KEY", "OPENAI_API_KEY")}
+    proc = subprocess.run([sys.executable, "-m", "mathmind", "distill", "--questions", str(tmp_path / "nonexist.jsonl"),
+                           "--out", str(tmp_path / "runs" / "o.jsonl"), "--prompt", "no_such_prompt"],
+                          env=env, capture_output=True, text=True)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "error: 4 problems:" in proc.stderr.splitlines()[0], proc.stderr
+    for part in ("no_such_prompt", "runs is a file, not a folder", "nonexist.jsonl: no such file or folder", "no API key"):
+        assert part in proc.stderr, proc.stderr
+    assert proc.stderr.index("nonexist.jsonl") < proc.stderr.index("no API key")
