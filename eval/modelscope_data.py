@@ -38,7 +38,10 @@ def parse_overrides(specs: list[str]) -> dict[str, str]:
 
 
 def _snapshot(repo: str) -> Path:
-    from modelscope.hub.snapshot_download import snapshot_download
+    try:
+        from modelscope.hub.snapshot_download import snapshot_download
+    except ImportError:
+        raise UserError("--data-source modelscope needs ModelScope: pip install 'mathmind[modelscope]'") from None
 
     try:
         return Path(snapshot_download(repo_id=repo, repo_type="dataset", local_files_only=True))

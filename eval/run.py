@@ -25,6 +25,8 @@ Two scores per generation task, side by side in summary.json (`scorer` says whic
   mmlu/<subject>/test.jsonl [mmlu/<subject>/dev.jsonl]   question, choices, answer (0-3 or A-D)
   <task>/test.jsonl [<task>/train.jsonl]          any other lm-eval task, in its hub dataset's fields
                                                   (e.g. hendrycks_math_algebra: problem, solution, level, type)
+--data-source modelscope fills that layout from ModelScope's copies (AI-ModelScope/gsm8k, evalscope/mgsm,
+cais/mmlu), through its cache and MsDataset; what is already in --data-dir is used as it is.
 
   mathmind eval --model saves/qwen2.5_7b_distill --tasks gsm8k,mgsm_direct,mgsm_cot_native,mmlu --out runs/eval/distill
   mathmind eval --model deepseek-r1-distill --base-url http://127.0.0.1:8000/v1 --tokenizer models/qwen \\
@@ -52,7 +54,9 @@ DEFAULT_TASKS = "gsm8k,mgsm_direct,mgsm_cot_native,mmlu"
 DEFAULT_MODELSCOPE_DATA_DIR = Path("~/.cache/mathmind/eval_data")
 SCORERS = {"lm-eval": "lm-evaluation-harness's own metric and filter (unchanged; comparable with published numbers)",
            "mathmind judge": "metric `judge`: mathmind's final-answer rule judge over lm-eval's logged generations; "
-                             "value = accepted / n, undecided counted as not correct"}
+                             "value = accepted / n, undecided counted as not correct",
+           "human-reviewed": "filter `human-reviewed`: lm-eval's headline score with a person's verdicts from `mathmind review` "
+                             "(RUN/review.jsonl) applied; `reviewed` documents, `changed` of them, `base_value` before"}
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -274,6 +278,9 @@ def run(args: argparse.Namespace) -> int:
             raise UserError(f"lm-eval wrote no results under {output}")
         rows += summarise(Path(results[-1]), name)
         rows += judge_rows(output, Path(results[-1]), name, out)
+    from mathmind.judge.review_data import human_reviewed_rows
+
+    rows += human_reviewed_rows(out, name)            # verdicts given in `mathmind review` outlive a re-run
     write_json_atomic(out / "summary.json", {"model": name, "source": args.model, "base_url": args.base_url, "device": device,
                                               "tasks": tasks, "limit": args.limit, "scorers": SCORERS, "rows": rows})
     for row in rows:
