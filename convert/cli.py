@@ -5,10 +5,17 @@ Formats:
                 <|begin_of_thought|> reasoning <|end_of_thought|> <|begin_of_solution|> answer <|end_of_solution|>
   sharegpt      the reasoning as <think>...</think> before the answer (LLaMA-Factory's R1 convention)
   alpaca        instruction / input / output / system / history (seed 003)
-  pot           seed 000's human / gpt / function_call / observation / gpt turns, from a teacher asked with the
-                seed000_pot_zh prompt. The code is run in a sandbox (see convert/pot.py) and the observation
-                is what it really printed; a sample whose code fails, times out, or prints a result that
-                disagrees with its stated answer is left out, with the reason, in NAME.rejected.jsonl.
+  pot           seed 000's program of thought as LLaMA-Factory's documented tool-call form (data/README.md):
+                human (question), function_call (the thinking as <think>...</think>, then the code as the JSON
+                {"name": "python", "arguments": {"code": ...}}), observation (what the code printed), gpt (the
+                answer), and a `tools` column describing the python tool. The code is run in a sandbox (see
+                convert/pot.py) and the observation is what it really printed; a sample whose code fails, times
+                out, or prints a result that disagrees with its stated answer is left out, with the reason, in
+                NAME.rejected.jsonl.
+
+Every sharegpt-style row has a `system` field (empty when there is no system prompt): LLaMA-Factory reads a
+declared column without a fallback. A run that yields no sample exits 2 and registers nothing. Files are
+written with the permissions your umask allows, so a trainer running as another user can read them.
 
 --keep accepted (default) keeps records with verdict accept (run `mathmind judge` first); all keeps all.
 --register adds or replaces one entry in a dataset_info.json that both openMind (custom_dataset_info:
@@ -65,8 +72,8 @@ def openmind_cot(record: dict[str, Any], system: str | None) -> dict[str, Any]:
 
 
 def sharegpt(record: dict[str, Any], system: str | None) -> dict[str, Any]:
-    sample = {"conversations": [_turn("user", record["question"]), _turn("assistant", _think(record) + record["answer"])]}
-    return {"system": system, **sample} if system else sample
+    return {"conversations": [_turn("user", record["question"]), _turn("assistant", _think(record) + record["answer"])],
+            "system": system or ""}
 
 
 def alpaca(record: dict[str, Any], system: str | None) -> dict[str, Any]:
@@ -82,7 +89,25 @@ def json_turns(answer: str) -> Any:
     return json.JSONDecoder().raw_decode(answer, start)[0]
 
 
+# The one tool a PoT sample calls, in the JSON-schema form LLaMA-Factory's `tools` column takes.
+PYTHON_TOOL = {
+    "name": "python",
+    "description": "Run a Python 3 program (standard library and sympy) and return what it prints.",
+    "parameters": {"type": "object", "properties": {"code": {"type": "string", "description": "the program"}},
+                   "required": ["code"]},
+}
+
+
+def function_call(thinking: str, code: str) -> str:
+    """A function_call turn: optional <think> block (LLaMA-Factory keeps it before the call), then the call as JSON."""
+    call = json.dumps({"name": PYTHON_TOOL["name"], "arguments": {"code": code}}, ensure_ascii=False)
+    return f"<think>\n{thinking}\n</think>\n\n{call}" if thinking else call
+
+
 def pot(record: dict[str, Any], system: str | None, limits: "Limits | None" = None) -> dict[str, Any]:
+    """Seed 000's turns (human, gpt thinking, function_call code, observation, gpt answer) as alternating
+    human / function_call / observation / gpt turns: the teacher's text before a call becomes that call's
+    thinking, its observation is replaced by what the code really printed, the text after the last one is the answer."""
     from mathmind.judge.answers import equivalent, final_answer
     from mathmind.convert.pot import Limits, code_of, run_program
 
@@ -92,18 +117,14 @@ def pot(record: dict[str, Any], system: str | None, limits: "Limits | None" = No
         raise Rejected(f"pot_unparseable: the answer holds no JSON list of turns ({e.msg})") from None
     if not isinstance(turns, list) or not all(isinstance(t, dict) and {"from", "value"} <= set(t) for t in turns):
         raise Rejected("pot_unparseable: turns must be objects with `from` and `value`")
-    calls = [i for i, t in enumerate(turns) if t["from"] == "function_call"]
-    if not calls:
+    if not any(t["from"] == "function_call" for t in turns):
         raise Rejected("pot_no_code: no function_call turn")
     out = [_turn("human", record["question"])]
-    printed = ""
+    printed, text = "", []
     for turn in turns:
-        if turn["from"] == "human":
-            continue
-        if turn["from"] == "observation":
-            continue                                    # replaced by what the code really printed
-        out.append(_turn(turn["from"], str(turn["value"])))
-        if turn["from"] == "function_call":
+        if turn["from"] == "gpt":
+            text.append(str(turn["value"]).strip())
+        elif turn["from"] == "function_call":
             code = code_of(str(turn["value"]))
             if code is None:
                 raise Rejected("pot_no_code: the function_call turn holds no Python")
@@ -111,17 +132,22 @@ def pot(record: dict[str, Any], system: str | None, limits: "Limits | None" = No
             if result.status != "ok":
                 raise Rejected(f"pot_{result.status}: {result.error_line[:200]}")
             printed = result.stdout.strip()
-            out.append(_turn("observation", printed))
-    if out[-1]["from"] != "gpt":
+            out += [_turn("function_call", function_call("\n\n".join(t for t in text if t), code.rstrip())),
+                    _turn("observation", printed)]
+            text = []
+        # human turns (the question again) and the teacher's own observations (replaced above) are dropped
+    answer = "\n\n".join(t for t in text if t)
+    if not answer:
         raise Rejected("pot_no_answer: the turns do not end with the model's answer")
-    stated = final_answer(out[-1]["value"])
-    stated_value = stated.value if stated else _last_number(out[-1]["value"])
+    out.append(_turn("gpt", answer))
+    stated = final_answer(answer)
+    stated_value = stated.value if stated else _last_number(answer)
     printed_value = _last_number(printed)
     if stated_value is None or printed_value is None:
         raise Rejected(f"pot_no_result: stated {stated_value!r}, printed {printed_value!r}")
     if not equivalent(printed_value, stated_value):
         raise Rejected(f"pot_disagrees: the code printed {printed_value}, the answer states {stated_value}")
-    return {"system": system, "conversations": out} if system else {"conversations": out}
+    return {"conversations": out, "system": system or "", "tools": json.dumps([PYTHON_TOOL], ensure_ascii=False)}
 
 
 def _last_number(text: str) -> str | None:
@@ -151,7 +177,7 @@ FORMATS: dict[str, Format] = {
     "sharegpt": Format(sharegpt, "sharegpt", SHAREGPT_COLUMNS, USER_ASSISTANT),
     "alpaca": Format(alpaca, "alpaca", {"prompt": "instruction", "query": "input", "response": "output",
                                         "system": "system", "history": "history"}),
-    "pot": Format(pot, "sharegpt", SHAREGPT_COLUMNS, HUMAN_GPT),
+    "pot": Format(pot, "sharegpt", {**SHAREGPT_COLUMNS, "tools": "tools"}, HUMAN_GPT),
 }
 
 
@@ -243,20 +269,23 @@ def run(args: argparse.Namespace) -> int:
             samples.append(build(record, args.system))
         except Rejected as e:
             rejected.append({"id": record.get("id"), "line": line_no, "reason": str(e)})
-    write_json_atomic(args.out, samples)
     rejected_path = args.out.with_name(args.out.stem + ".rejected.jsonl")
     if rejected:
         write_text_atomic(rejected_path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rejected))
     else:
         rejected_path.unlink(missing_ok=True)
-    print(f"convert ({args.format}): {len(samples)} samples -> {args.out}; {skipped} not accepted by the judge, "
-          f"{len(rejected)} rejected" + (f" (reasons in {rejected_path})" if rejected else ""), file=sys.stderr)
+    counts = f"{skipped} not accepted by the judge, {len(rejected)} rejected" + (f" (reasons in {rejected_path})" if rejected else "")
+    if not samples:   # trainers fail late on an empty dataset ("corresponds to no data"); say why now
+        raise UserError(f"{args.input}: no {args.format} sample could be made ({counts}); "
+                        f"{args.out} was not written" + (" and nothing was registered" if args.register else ""))
+    write_json_atomic(args.out, samples)
+    print(f"convert ({args.format}): {len(samples)} samples -> {args.out}; {counts}", file=sys.stderr)
     if args.register:
         name = args.name or args.out.stem
         entry = register(args.register, name, args.out, fmt)
         print(f"registered {name!r} in {args.register} (file_name {entry['file_name']}, formatting {entry['formatting']})",
               file=sys.stderr)
-    if args.tokenizer and samples:
+    if args.tokenizer:
         lengths = token_lengths(samples, args.tokenizer)
         over = sum(n > args.cutoff_len for n in lengths)
         q = statistics.quantiles(lengths, n=20) if len(lengths) > 1 else lengths * 19

@@ -1,6 +1,8 @@
 """mathmind convert: the four formats, registration, PoT execution; and the PoT sandbox against hostile code."""
 
 import json
+import os
+import stat
 
 import pytest
 
@@ -54,6 +56,12 @@ def write(path, records):
     return path
 
 
+def call_of(function_call):
+    """The thinking and the JSON call of a function_call turn (LLaMA-Factory's thought words, then the JSON)."""
+    thinking, _, call = function_call.rpartition("\n</think>\n\n")
+    return thinking.removeprefix("<think>\n"), json.loads(call)
+
+
 def test_pot_observation_is_what_the_code_printed(run_mathmind, tmp_path):
     src = write(tmp_path / "judged.jsonl", [
         {"id": "ok", "question": "345 * 123 = ?", "answer": pot_answer("print(345 * 123)", 42435), "verdict": "accept"},
@@ -67,13 +75,76 @@ def test_pot_observation_is_what_the_code_printed(run_mathmind, tmp_path):
     proc = run_mathmind("convert", "--in", str(src), "--out", str(out), "--format", "pot", "--pot-timeout", "2")
     assert proc.returncode == 0, proc.stderr
     [sample] = json.loads(out.read_text())
-    assert [t["from"] for t in sample["conversations"]] == ["human", "gpt", "function_call", "observation", "gpt"]
-    assert sample["conversations"][3]["value"] == "42435"
+    assert [t["from"] for t in sample["conversations"]] == ["human", "function_call", "observation", "gpt"]
+    assert call_of(sample["conversations"][1]["value"]) == ("思考过程:两个整数相乘。",
+                                                            {"name": "python", "arguments": {"code": "print(345 * 123)"}})
+    assert sample["conversations"][2]["value"] == "42435"
     rejected = {r["id"]: r["reason"] for r in map(json.loads, (tmp_path / "data" / "pot.rejected.jsonl").read_text().splitlines())}
     assert rejected["lie"] == "pot_disagrees: the code printed 42435, the answer states 42436"
     assert rejected["crash"].startswith("pot_error: ZeroDivisionError")
     assert rejected["loop"].startswith(("pot_timeout", "pot_killed"))
     assert rejected["prose"].startswith("pot_unparseable") and "wrong" not in rejected
+
+
+def seed000_answer():
+    """Seed 000's own example, as the teacher answers the seed000_pot_zh prompt (the preset quotes it)."""
+    from importlib import resources
+
+    import yaml
+    template = yaml.safe_load(resources.files("mathmind.recipes").joinpath("prompts", "seed000_pot_zh.yaml").read_text("utf-8"))["template"]
+    return template[template.index("```json"):template.index("题目:")].strip()
+
+
+SEED000_CODE = "def multiply(num1, num2):\n    return num1 * num2\n\nnum1 = 345\nnum2 = 123\n\nprint(f'{num1} * {num2} = {multiply(num1, num2)}')"
+
+
+def test_seed000_pot_sample_round_trips_as_a_documented_tool_call(run_mathmind, tmp_path):
+    src = write(tmp_path / "judged.jsonl", [{"id": "s", "question": "计算 345 * 123 = ?", "answer": seed000_answer(), "verdict": "accept"}])
+    info = tmp_path / "data" / "dataset_info.json"
+    proc = run_mathmind("convert", "--in", str(src), "--out", str(tmp_path / "data" / "pot.json"), "--format", "pot",
+                        "--register", str(info), "--name", "math_pot")
+    assert proc.returncode == 0, proc.stderr
+    [sample] = json.loads((tmp_path / "data" / "pot.json").read_text())
+    human, call, observation, answer = sample["conversations"]
+    assert (human["from"], human["value"]) == ("human", "计算 345 * 123 = ?")
+    thinking, function = call_of(call["value"])
+    assert thinking == "首先给出思考过程:这是一道简单的数学运算题目,考察的是两个整数的乘法。直接调用Python代码计算即可。"
+    assert function == {"name": "python", "arguments": {"code": SEED000_CODE}}
+    assert (observation["from"], observation["value"]) == ("observation", "345 * 123 = 42435")   # what the code printed
+    assert (answer["from"], answer["value"]) == ("gpt", "因此,345 * 123 = 42435")
+    [tool] = json.loads(sample["tools"])                  # LLaMA-Factory's `tools` column: a JSON string
+    assert tool["name"] == "python" and tool["parameters"]["required"] == ["code"] and sample["system"] == ""
+    entry = json.loads(info.read_text())["math_pot"]
+    assert entry["columns"] == {"messages": "conversations", "system": "system", "tools": "tools"}
+    assert entry["tags"]["function_tag"] == "function_call" and entry["tags"]["observation_tag"] == "observation"
+
+
+def test_an_empty_dataset_is_refused_and_not_registered(run_mathmind, tmp_path):
+    src = write(tmp_path / "judged.jsonl", [{"id": "p", "question": "q", "answer": "Just 42.", "verdict": "accept"},
+                                            {"id": "r", "question": "q", "answer": "42", "verdict": "reject"}])
+    info = tmp_path / "dataset_info.json"
+    info.write_text(json.dumps({"other": {"file_name": "other.json"}}))
+    proc = run_mathmind("convert", "--in", str(src), "--out", str(tmp_path / "pot.json"), "--format", "pot",
+                        "--register", str(info))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "no pot sample could be made (1 not accepted by the judge, 1 rejected" in proc.stderr
+    assert "was not written and nothing was registered" in proc.stderr
+    assert not (tmp_path / "pot.json").exists() and json.loads(info.read_text()) == {"other": {"file_name": "other.json"}}
+    assert (tmp_path / "pot.rejected.jsonl").is_file()                    # the reasons are kept
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o027, 0o640), (0o077, 0o600)])
+def test_written_files_follow_the_umask(run_mathmind, tmp_path, umask, mode):
+    src = write(tmp_path / "judged.jsonl", [RECORD])
+    old = os.umask(umask)                                  # inherited by the subprocess, as from a login shell
+    try:
+        proc = run_mathmind("convert", "--in", str(src), "--out", str(tmp_path / "d.json"), "--format", "sharegpt",
+                            "--register", str(tmp_path / "dataset_info.json"))
+    finally:
+        os.umask(old)
+    assert proc.returncode == 0, proc.stderr
+    for name in ("d.json", "dataset_info.json"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == mode, name
 
 
 RECORD = {"id": "a", "question": "What is 2 + 2?", "reasoning": "2 and 2 make 4.", "answer": "The answer is \\boxed{4}.",
@@ -97,6 +168,7 @@ def test_formats_and_registration_keep_other_entries(run_mathmind, tmp_path):
     assert cot["conversations"][1]["value"] == ("<|begin_of_thought|>\n\n2 and 2 make 4.<|end_of_thought|>\n\n"
                                                 "<|begin_of_solution|>\n\nThe answer is \\boxed{4}.<|end_of_solution|>")
     assert made["sharegpt"][0]["conversations"][1]["value"].startswith("<think>\n2 and 2 make 4.\n</think>\n\nThe answer")
+    assert made["sharegpt"][0]["system"] == ""            # LLaMA-Factory reads a declared column without a fallback
     assert set(made["alpaca"][0]) == {"instruction", "input", "output", "system", "history"}
     entries = json.loads(info.read_text())
     assert set(entries) == {"alpaca_en_demo", "openmind-cot", "sharegpt", "alpaca"}
