@@ -18,6 +18,13 @@ class DeviceKind:
     runtime_modules: tuple[str, ...] = ()  # imported in a training process before torch touches the device
     trainer_args: dict[str, object] = field(default_factory=dict)  # TrainingArguments this kind needs
     slurm_gres: str | None = None          # generic resource name in sbatch scripts (--gres=NAME:COUNT)
+    # Attention kernels that run packed (padding-free) batches per sample without a dense mask, best first:
+    # (transformers attn_implementation, the module that must be importable for it).
+    varlen_attention: tuple[tuple[str, str], ...] = ()
+    fused_kernels: str | None = None       # the kernel library that fuses RMSNorm/SwiGLU/RoPE here, when installed
+    # Set for launched processes whatever the user's environment says (a CPU run must not touch an accelerator).
+    forced_env: dict[str, str] = field(default_factory=dict)
+    hides_accelerators: bool = False       # launched processes see no device of the other kinds
     notes: tuple[str, ...] = field(default=())
 
 
@@ -39,9 +46,11 @@ KINDS: dict[str, DeviceKind] = {
         },
         socket_ifname_env="HCCL_SOCKET_IFNAME",
         if_ip_env="HCCL_IF_IP",
-        launchers=("openmind", "torchrun"),
+        launchers=("openmind", "llamafactory", "torchrun"),
         runtime_modules=("torch_npu",),
         slurm_gres="npu",
+        # transformers routes flash_attention_2 to torch_npu.npu_fusion_attention (varlen) on Ascend.
+        varlen_attention=(("flash_attention_2", "torch_npu"),),
     ),
     "cuda": DeviceKind(
         name="cuda",
@@ -55,6 +64,8 @@ KINDS: dict[str, DeviceKind] = {
         if_ip_env=None,
         launchers=("torchrun",),
         slurm_gres="gpu",
+        varlen_attention=(("flash_attention_2", "flash_attn"),),
+        fused_kernels="liger_kernel",   # Triton kernels: CUDA (and ROCm) only
     ),
     "cpu": DeviceKind(
         name="cpu",
@@ -65,6 +76,11 @@ KINDS: dict[str, DeviceKind] = {
         if_ip_env=None,
         launchers=("torchrun",),
         eval_device_pattern="cpu",
+        # The other kinds' visible-devices variables are set empty (see env.py), and DeepSpeed, which picks
+        # CUDA/NPU by itself when it sees one, is told: otherwise rank 1 of `cpu:2` on a 1-GPU machine dies
+        # with "invalid device ordinal".
+        hides_accelerators=True,
+        forced_env={"DS_ACCELERATOR": "cpu"},
         # TrainingArguments would otherwise look for an accelerator; bf16 autocast on CPU is slow.
         trainer_args={"use_cpu": True},
     ),

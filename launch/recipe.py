@@ -23,12 +23,61 @@ from mathmind.jsonl import read_yaml_mapping
 TRAINER_KEYS = {
     "model_name_or_path", "model_group", "trust_remote_code", "template", "cache_dir", "model_revision",
     "stage", "finetuning_type", "lora_rank", "lora_alpha", "lora_dropout", "lora_target_modules",
-    "dataset", "custom_dataset_info", "dataset_dir", "cutoff_len", "max_samples", "use_gradient_checkpointing",
+    "dataset", "custom_dataset_info", "dataset_dir", "cutoff_len", "max_samples",
     # TrainingArguments keys of transformers 4.x (openMind's pin) that transformers 5 dropped or renamed:
     "warmup_ratio",            # -> warmup_steps as a fraction
-    "overwrite_output_dir",    # mathmind's trainer always resumes from output_dir's last checkpoint
+    "overwrite_output_dir",    # true: start fresh, ignoring output_dir's checkpoints (LLaMA-Factory's meaning); else resume
     "group_by_length",         # -> train_sampling_strategy: group_by_length
 }
+
+# Precision, packing, kernel and checkpointing keys as LLaMA-Factory / openMind / transformers users write
+# them -> the one setting each controls in mathmind's trainer (read through speed_options(); this table
+# is the only place that knows the aliases). "!" negates.
+SPEED_KEYS: dict[str, str] = {
+    "pure_bf16": "pure_bf16",                  # LLaMA-Factory: bf16 weights and optimizer states, no fp32 master copy
+    "packing": "packing",                      # TRL / LLaMA-Factory
+    "neat_packing": "packing",                 # LLaMA-Factory: packing without attention across samples
+    "enable_liger_kernel": "liger",            # LLaMA-Factory
+    "use_liger_kernel": "liger",               # transformers TrainingArguments
+    "gradient_checkpointing": "gradient_checkpointing",        # transformers
+    "use_gradient_checkpointing": "gradient_checkpointing",    # openMind
+    "disable_gradient_checkpointing": "!gradient_checkpointing",   # LLaMA-Factory
+    "flash_attn": "attention",                 # LLaMA-Factory: auto | disabled | sdpa | fa2
+    "use_npu_fusion_attention": "attention",   # openMind: true = torch_npu's fused (varlen) attention
+}
+FLASH_ATTN = {"auto": "auto", "disabled": "eager", "eager": "eager", "sdpa": "sdpa", "fa2": "flash_attention_2"}
+
+
+@dataclasses.dataclass
+class SpeedOptions:
+    pure_bf16: bool = False
+    packing: bool = False               # always per-sample attention: padding-free batches with position_ids
+    liger: bool | None = None           # None: on where the device's kernel library is installed
+    gradient_checkpointing: bool | None = None   # None: on only when memory needs it (launch/sft.py estimates)
+    attention: str = "auto"             # auto (hardware/ picks a varlen kernel) | eager | sdpa | flash_attention_2
+
+
+def speed_options(values: dict[str, Any], where: str = "recipe") -> SpeedOptions:
+    """The recipe's speed and precision keys, whichever names it uses, as one SpeedOptions."""
+    chosen: dict[str, tuple[str, Any]] = {}
+    for key, target in SPEED_KEYS.items():
+        if key not in values or values[key] is None:
+            continue
+        value = values[key]
+        if target == "attention":
+            value = ("flash_attention_2" if value else "auto") if key == "use_npu_fusion_attention" else FLASH_ATTN.get(str(value))
+            if value is None:
+                raise UserError(f"{where}: {key}: expected one of {', '.join(FLASH_ATTN)}, got {values[key]!r}")
+        elif not isinstance(value, bool):
+            raise UserError(f"{where}: {key}: expected true or false, got {value!r}")
+        elif target.startswith("!"):
+            target, value = target[1:], not value
+        if target in chosen and chosen[target][1] != value:
+            raise UserError(f"{where}: {key} contradicts {chosen[target][0]}")
+        chosen[target] = (key, value)
+    return SpeedOptions(**{target: value for target, (_, value) in chosen.items()})
+
+
 STAGES = {"sft"}
 FINETUNING_TYPES = {"full", "lora"}
 TEMPLATES = {"qwen": "qwen.jinja"}          # template name -> chat template shipped under recipes/templates
@@ -89,7 +138,7 @@ def trainer_keys() -> set[str] | None:
         from trl import SFTConfig
     except ImportError:
         return None
-    return {f.name for f in dataclasses.fields(SFTConfig)} | TRAINER_KEYS
+    return {f.name for f in dataclasses.fields(SFTConfig)} | TRAINER_KEYS | set(SPEED_KEYS)
 
 
 def check_keys(recipe: Recipe, valid: set[str], what: str) -> None:
@@ -158,6 +207,8 @@ def validate(recipe: Recipe, valid_keys: set[str] | None, what: str, builtin_dat
     _number(recipe, "lora_dropout", 0, 0.999)
     if v.get("bf16") and v.get("fp16"):
         raise UserError(f"{recipe.where('fp16')}: bf16 and fp16 cannot both be true")
+    if speed_options(v, str(recipe.path)).pure_bf16 and not v.get("bf16"):
+        raise UserError(f"{recipe.where('pure_bf16')}: needs bf16: true")
     model = str(v["model_name_or_path"])
     if Path(model).exists() and not (Path(model) / "config.json").is_file():
         raise UserError(f"{recipe.where('model_name_or_path')}: {model} has no config.json (not a model folder)")

@@ -61,8 +61,18 @@ def demo_task_yaml(test_file: Path) -> str:
     return yaml.safe_dump(config, allow_unicode=True, sort_keys=False)
 
 
+def demo_hardware() -> tuple[str, int]:
+    """Where the demo trains and its per-device batch: one device of the accelerator `doctor` finds, else two
+    CPU processes; 16 samples per step either way. (Asking for the CPU keeps every process off an accelerator.)"""
+    from mathmind.hardware import detect
+
+    hw = detect()
+    return ("cpu:2", 8) if hw.kind == "cpu" else (f"{hw.kind}:1", 16)
+
+
 def demo_pipeline(out: Path, teacher_url: str, epochs: float) -> dict:
     run_dir = out / "run"
+    hardware, batch = demo_hardware()
     return {
         "description": "mathmind demo: stand-in teacher -> judge -> sharegpt -> tiny Qwen2 (torchrun x2, ZeRO-2) -> lm-eval",
         "run_dir": str(run_dir),
@@ -70,9 +80,9 @@ def demo_pipeline(out: Path, teacher_url: str, epochs: float) -> dict:
                     "api_key_env": "MATHMIND_DEMO_KEY", "concurrency": 32, "prompt": "step_by_step"},
         "judge": {"mode": "rule"},
         "convert": {"format": "sharegpt", "name": "demo_sharegpt"},
-        "train": {"recipe": "recipes/tiny/full_sft.yaml", "hardware": "cpu:2",
+        "train": {"recipe": "recipes/tiny/full_sft.yaml", "hardware": hardware,
                   "overrides": {"model_name_or_path": str(out / "models" / "tiny"), "num_train_epochs": epochs,
-                                "learning_rate": 2.0e-3, "per_device_train_batch_size": 8, "logging_steps": 20,
+                                "learning_rate": 2.0e-3, "per_device_train_batch_size": batch, "logging_steps": 20,
                                 "save_steps": 200}},
         "eval": {"models": {"before": str(out / "models" / "tiny"), "after": "train"}, "tasks": DEMO_TASK,
                  "include_path": str(out / "tasks"), "apply_chat_template": True, "max_gen_toks": 64, "batch_size": 16},

@@ -7,6 +7,13 @@ import textwrap
 from pathlib import Path
 
 _DEVICE_MODULE = '''
+import os as _os
+
+def _count():
+    # As the real runtimes do: an empty visible-devices variable hides every device, a list shows those.
+    visible = _os.environ.get({visible_env!r})
+    return {count} if visible is None else min({count}, len([d for d in visible.split(",") if d.strip()]))
+
 class _Props:
     def __init__(self, total_memory):
         self.total_memory = total_memory
@@ -14,10 +21,10 @@ class _Props:
 class {cls}:
     @staticmethod
     def is_available():
-        return {count} > 0
+        return _count() > 0
     @staticmethod
     def device_count():
-        return {count}
+        return _count()
     @staticmethod
     def get_device_name(i):
         return {name!r}
@@ -33,7 +40,8 @@ class {cls}:
 def fake_torch(root: Path, version: str, cuda_devices: int = 0, cuda_name: str = "NVIDIA H100 80GB HBM3") -> Path:
     pkg = root / "torch"
     pkg.mkdir(parents=True, exist_ok=True)
-    body = _DEVICE_MODULE.format(cls="cuda", count=cuda_devices, name=cuda_name, memory=80 * 1024**3)
+    body = _DEVICE_MODULE.format(cls="cuda", count=cuda_devices, name=cuda_name, memory=80 * 1024**3,
+                                 visible_env="CUDA_VISIBLE_DEVICES")
     (pkg / "__init__.py").write_text(f"__version__ = {version!r}\n" + body)
     return root
 
@@ -44,7 +52,8 @@ def fake_torch_npu(root: Path, version: str, devices: int = 8, import_error: str
     if import_error:
         (pkg / "__init__.py").write_text(f"raise ImportError({import_error!r})\n")
         return root
-    body = _DEVICE_MODULE.format(cls="npu", count=devices, name="Ascend910B1", memory=64 * 1024**3)
+    body = _DEVICE_MODULE.format(cls="npu", count=devices, name="Ascend910B1", memory=64 * 1024**3,
+                                 visible_env="ASCEND_RT_VISIBLE_DEVICES")
     (pkg / "__init__.py").write_text(textwrap.dedent(f"""
         import torch
         __version__ = {version!r}

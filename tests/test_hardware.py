@@ -78,7 +78,28 @@ def test_launch_env_defaults_and_user_values_win():
     cuda = launch_env(simulate("cuda:4"), {"NCCL_SOCKET_IFNAME": "ib0"})
     assert cuda["CUDA_VISIBLE_DEVICES"] == "0,1,2,3" and cuda["NCCL_SOCKET_IFNAME"] == "ib0"
     assert not any(k.startswith("HCCL") for k in cuda)
-    assert launch_env(simulate("cpu:2"), {}) == {}
+    assert launch_env(simulate("cpu:2"), {}) == {"CUDA_VISIBLE_DEVICES": "", "ASCEND_RT_VISIBLE_DEVICES": "", "DS_ACCELERATOR": "cpu"}
+
+
+def test_cpu_request_hides_every_accelerator_whatever_the_user_set():
+    env = launch_env(simulate("cpu:2"), {"CUDA_VISIBLE_DEVICES": "0", "ASCEND_RT_VISIBLE_DEVICES": "0,1", "DS_ACCELERATOR": "cuda"})
+    assert (env["CUDA_VISIBLE_DEVICES"], env["ASCEND_RT_VISIBLE_DEVICES"], env["DS_ACCELERATOR"]) == ("", "", "cpu")
+
+
+def test_fewer_devices_than_visible_uses_the_first_of_the_users_list():
+    assert launch_env(simulate("cuda:1"), {})["CUDA_VISIBLE_DEVICES"] == "0"
+    assert launch_env(simulate("cuda:1"), {"CUDA_VISIBLE_DEVICES": "4,5,6,7"})["CUDA_VISIBLE_DEVICES"] == "4"
+    assert launch_env(simulate("npu:2"), {"ASCEND_RT_VISIBLE_DEVICES": "6,7"})["ASCEND_RT_VISIBLE_DEVICES"] == "6,7"
+
+
+def test_demo_trains_on_the_accelerator_doctor_finds_else_on_the_cpu(tmp_path, monkeypatch):
+    from mathmind.demo import demo_hardware
+
+    for var in [k for k in os.environ if k.startswith(("ASCEND", "CUDA_", "TORCH_DEVICE"))]:
+        monkeypatch.delenv(var)
+    assert demo_hardware() == ("cpu:2", 8)
+    monkeypatch.setenv("PYTHONPATH", str(fake_torch(tmp_path / "site", "2.11.0+cu130", cuda_devices=1)))
+    assert demo_hardware() == ("cuda:1", 16)
 
 
 @pytest.mark.parametrize("spec", ["npu", "tpu:8", "npu:0", "npu:x"])

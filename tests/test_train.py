@@ -211,3 +211,50 @@ def test_convert_reports_token_lengths_with_the_tiny_tokenizer(run_mathmind, wor
                         "--tokenizer", str(workdir / "models" / "tiny"), "--cutoff-len", "30")
     assert proc.returncode == 0, proc.stderr
     assert "tokens per sample: min" in proc.stderr and "samples are longer than cutoff_len 30" in proc.stderr
+
+
+def loss_drop(run_mathmind, workdir, name, *overrides):
+    """Mean loss of the first 5 steps minus the last 5 (the same batches in every run: same seed and data order)."""
+    out = workdir / "saves" / name
+    proc = train(run_mathmind, workdir, "recipes/tiny/full_sft.yaml", "--hardware", "cpu:1", "model_name_or_path=models/tiny",
+                 "deepspeed=null", "max_steps=40", "learning_rate=2e-5", "lr_scheduler_type=constant", "warmup_ratio=0",
+                 "logging_steps=1", "save_strategy=no", f"output_dir={out}", *overrides)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
+    losses = [e["loss"] for e in read_state(out)["log_history"] if "loss" in e]
+    return sum(losses[:5]) / 5 - sum(losses[-5:]) / 5
+
+
+def test_bf16_without_deepspeed_learns_like_fp32(run_mathmind, workdir):
+    """bf16 without DeepSpeed must keep fp32 master weights: updates at fine-tuning rates are below bf16's spacing."""
+    fp32 = loss_drop(run_mathmind, workdir, "prec_fp32", "bf16=false")
+    bf16 = loss_drop(run_mathmind, workdir, "prec_bf16", "bf16=true")
+    assert fp32 > 0.02, fp32
+    assert bf16 >= 0.8 * fp32, (bf16, fp32)
+
+
+def test_cpu_requested_on_a_gpu_machine_launches_processes_that_see_no_gpu(run_mathmind, workdir, tmp_path):
+    """The demo's `cpu:2` on a 1-GPU machine: rank 1 died with 'invalid device ordinal' when the GPU showed through."""
+    from fakes import fake_torch
+    from mathmind.hardware import detect
+
+    proc = train(run_mathmind, workdir, "recipes/tiny/full_sft.yaml", "--hardware", "cpu:2", "model_name_or_path=models/tiny",
+                 "--dry-run", env={"CUDA_VISIBLE_DEVICES": "0"})
+    assert proc.returncode == 0, proc.stderr
+    env = rendered_env(proc.stdout)
+    assert (env["CUDA_VISIBLE_DEVICES"], env["ASCEND_RT_VISIBLE_DEVICES"], env["DS_ACCELERATOR"]) == ("", "", "cpu")
+    gpu_machine = {**os.environ, "PYTHONPATH": str(fake_torch(tmp_path / "site", "2.11.0+cu130", cuda_devices=1))}
+    assert detect(environ=gpu_machine).kind == "cuda"
+    assert detect(environ={**gpu_machine, **env}).kind == "cpu"          # what a launched process sees
+
+
+def test_one_gpu_of_eight_is_one_process_on_one_gpu(run_mathmind, workdir, tmp_path):
+    from fakes import fake_torch
+    from mathmind.hardware import detect
+
+    proc = train(run_mathmind, workdir, SEED_RECIPE, "--hardware", "cuda:1", "--dry-run")
+    assert proc.returncode == 0, proc.stderr
+    env = rendered_env(proc.stdout)
+    assert env["CUDA_VISIBLE_DEVICES"] == "0" and "--nproc_per_node 1 " in command_of(proc.stdout)
+    machine = {**os.environ, "PYTHONPATH": str(fake_torch(tmp_path / "site", "2.11.0+cu130", cuda_devices=8))}
+    seen = detect(environ={**machine, **env})
+    assert (seen.kind, seen.count) == ("cuda", 1)
