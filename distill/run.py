@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -22,6 +22,8 @@ from mathmind.jsonl import JsonlAppender, iter_jsonl, repair_torn_tail
 # The record each output line holds. Stable: later stages and users' scripts read these names.
 RECORD_FIELDS = ("id", "question", "gold", "prompt", "reasoning", "answer", "finish_reason", "usage", "model",
                  "latency_s", "attempts")
+# distill's records also hold `source`: the question's row in the source data (its other columns), carried unchanged
+# through later steps that read these records as their questions, so their prompts can use those columns too.
 
 
 @dataclass
@@ -30,6 +32,7 @@ class Job:
     question: str
     gold: Any
     prompt_text: str
+    source: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -76,11 +79,15 @@ def done_ids(out: Path) -> set[str]:
 
 def make_jobs(triples: Iterator[tuple[Any, str, Any]], prompt: Prompt, samples: int, skip: set[str]) -> Iterator[Job]:
     for row, question, gold in triples:
-        text = prompt.render({**row.fields, "question": question}, row.where)
+        # A row that is a record of an earlier step (it has `source`) fills the prompt from its own fields first
+        # ({answer}, {reasoning}: that step's answer), then from the original columns it carries.
+        carried = row.fields.get("source")
+        source = carried if isinstance(carried, dict) else {k: v for k, v in row.fields.items() if k != "question"}
+        text = prompt.render({**source, **row.fields, "question": question}, row.where)
         for sample in range(samples):
             job_id = f"{row.key}#{sample}"
             if job_id not in skip:
-                yield Job(job_id, question, gold, text)
+                yield Job(job_id, question, gold, text, source)
 
 
 async def distill_async(jobs: Iterator[Job], total: int, skipped: int, out: Path, prompt_name: str,
@@ -113,7 +120,7 @@ async def distill_async(jobs: Iterator[Job], total: int, skipped: int, out: Path
             base = {"id": job.id, "question": job.question, "gold": job.gold, "prompt": prompt_name}
             if result is not None:
                 record = {**base, **result}
-                answers.write({name: record[name] for name in RECORD_FIELDS})
+                answers.write({**{name: record[name] for name in RECORD_FIELDS}, "source": job.source})
                 done += 1
             else:
                 errors.write({**base, **failure})

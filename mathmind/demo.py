@@ -13,7 +13,8 @@
    gsm8k's YAML with the plain question as prompt and the \\boxed{} answer extracted), and `report`
    writes the comparison with charts.
 
-It is one `mathmind run` pipeline (OUT/pipeline.yaml), so re-running skips what is done.
+It is one `mathmind run` pipeline of named steps (OUT/pipeline.yaml; `mathmind run OUT/pipeline.yaml --plan`
+shows it), so re-running skips what is done.
 """
 
 from __future__ import annotations
@@ -71,22 +72,29 @@ def demo_hardware() -> tuple[str, int]:
 
 
 def demo_pipeline(out: Path, teacher_url: str, epochs: float) -> dict:
+    """The demo as a pipeline of named steps: each step's output lands in OUT/run/<step>/."""
     run_dir = out / "run"
+    tiny = str(out / "models" / "tiny")
     hardware, batch = demo_hardware()
     return {
         "description": "mathmind demo: stand-in teacher -> judge -> sharegpt -> tiny Qwen2 (torchrun x2, ZeRO-2) -> lm-eval",
         "run_dir": str(run_dir),
-        "distill": {"questions": str(out / "questions" / "train.jsonl"), "base_url": teacher_url, "model": "standin-r1",
-                    "api_key_env": "MATHMIND_DEMO_KEY", "concurrency": 32, "prompt": "step_by_step"},
-        "judge": {"mode": "rule"},
-        "convert": {"format": "sharegpt", "name": "demo_sharegpt"},
-        "train": {"recipe": "recipes/tiny/full_sft.yaml", "hardware": hardware,
-                  "overrides": {"model_name_or_path": str(out / "models" / "tiny"), "num_train_epochs": epochs,
-                                "learning_rate": 2.0e-3, "per_device_train_batch_size": batch, "logging_steps": 20,
-                                "save_steps": 200}},
-        "eval": {"models": {"before": str(out / "models" / "tiny"), "after": "train"}, "tasks": DEMO_TASK,
-                 "include_path": str(out / "tasks"), "apply_chat_template": True, "max_gen_toks": 64, "batch_size": 16},
-        "report": {"baseline": "before"},
+        "steps": {
+            "answer": {"run": "distill", "settings": {
+                "questions": str(out / "questions" / "train.jsonl"), "base_url": teacher_url, "model": "standin-r1",
+                "api_key_env": "MATHMIND_DEMO_KEY", "concurrency": 32, "prompt": "step_by_step"}},
+            "judged": {"run": "judge", "inputs": {"in": "answer"}, "settings": {"mode": "rule"}},
+            "dataset": {"run": "convert", "inputs": {"in": "judged"}, "settings": {"format": "sharegpt", "name": "demo_sharegpt"}},
+            "train": {"run": "train", "inputs": {"dataset": "dataset"}, "settings": {
+                "recipe": "recipes/tiny/full_sft.yaml", "hardware": hardware,
+                "overrides": {"model_name_or_path": tiny, "num_train_epochs": epochs, "learning_rate": 2.0e-3,
+                              "per_device_train_batch_size": batch, "logging_steps": 20, "save_steps": 200}}},
+            **{f"eval_{name}": {"run": "eval", **({"inputs": {"model": "train"}} if name == "after" else {}), "settings": {
+                **({"model": tiny} if name == "before" else {}), "name": name, "tasks": DEMO_TASK,
+                "include_path": str(out / "tasks"), "apply_chat_template": True, "max_gen_toks": 64, "batch_size": 16}}
+               for name in ("before", "after")},
+            "report": {"run": "report", "inputs": {"runs": ["eval_before", "eval_after"]}, "settings": {"baseline": "before"}},
+        },
     }
 
 
@@ -123,17 +131,18 @@ def run(args: argparse.Namespace) -> int:
     run_dir = out / "run"
     scores = {}
     for name in ("before", "after"):
-        rows = json.loads((run_dir / "eval" / name / "summary.json").read_text(encoding="utf-8"))["rows"]
+        rows = json.loads((run_dir / f"eval_{name}" / "eval" / "summary.json").read_text(encoding="utf-8"))["rows"]
         scores[name] = next(r["value"] for r in rows if r["task"] == DEMO_TASK and r["filter"] == "boxed")
-    judged = [json.loads(line) for line in (run_dir / "judged.jsonl").read_text(encoding="utf-8").splitlines()]
+    judged = [json.loads(line) for line in (run_dir / "judged" / "judged.jsonl").read_text(encoding="utf-8").splitlines()]
     print(f"\ndemo: held-out accuracy ({len(test)} problems, lm-eval, boxed answer): "
           f"before training {scores['before']:.1%}, after {scores['after']:.1%}")
     print(f"demo: the judge kept {sum(r['verdict'] == 'accept' for r in judged)} of {len(judged)} teacher answers")
     print("\nartefacts:")
     for label, path in [("pipeline", out / "pipeline.yaml"), ("questions", out / "questions"),
-                        ("distilled", run_dir / "distill.jsonl"), ("judged", run_dir / "judged.jsonl"),
-                        ("dataset", run_dir / "data" / "demo_sharegpt.json"), ("dataset_info", run_dir / "data" / "dataset_info.json"),
-                        ("tiny model", model), ("trained", run_dir / "train"), ("eval", run_dir / "eval"),
-                        ("report", run_dir / "report.md")]:
+                        ("distilled", run_dir / "answer" / "records.jsonl"), ("judged", run_dir / "judged" / "judged.jsonl"),
+                        ("dataset", run_dir / "dataset" / "data" / "demo_sharegpt.json"),
+                        ("dataset_info", run_dir / "dataset" / "data" / "dataset_info.json"),
+                        ("tiny model", model), ("trained", run_dir / "train" / "model"), ("eval", run_dir / "eval_after"),
+                        ("report", run_dir / "report" / "report.md")]:
         print(f"  {label:<13} {path}")
     return 0
