@@ -237,8 +237,7 @@ def plan(pipeline: dict[str, Any], run_dir: Path) -> list[Step]:
 
         step_dir = run_dir / name
         out = step_dir / KINDS[declared.output]
-        argv, consumed = _file_arguments(command, declared, inputs, settings, out, name, steps)
-        reserved = {w.split("=", 1)[0] for w in argv if "=" in w and not w.startswith("-")}
+        argv, consumed, reserved = _file_arguments(command, declared, inputs, settings, out, name, steps)
         for key, value in settings.items():
             if isinstance(value, dict) and (taken := reserved & set(value)):
                 raise UserError(f"{where}: settings.{key}.{sorted(taken)[0]}: the runner sets it (outputs go under {step_dir}/)")
@@ -250,10 +249,12 @@ def plan(pipeline: dict[str, Any], run_dir: Path) -> list[Step]:
 
 
 def _file_arguments(command: str, declared: Any, inputs: dict[str, list[str]], settings: dict[str, Any], out: Path, name: str,
-                    steps: dict[str, Step]) -> tuple[list[str], set[str]]:
-    """The registry's `files` groups filled in: paths of inputs and output, names, consumed settings."""
+                    steps: dict[str, Step]) -> tuple[list[str], set[str], set[str]]:
+    """The registry's `files` groups filled in, the settings they consumed, and the `key=` words that carry a path
+    (an override may not move them; a name such as `dataset=` may be overridden: `pairs` registers NAME_kto)."""
     groups = declared.files or (*(f"--{o} {{{o}}}" for o in declared.inputs), "--out {out}")
     consumed: set[str] = set()
+    reserved: set[str] = set()
     argv: list[str] = []
     for group in groups:
         words: list[list[str]] = []
@@ -284,8 +285,10 @@ def _file_arguments(command: str, declared: Any, inputs: dict[str, list[str]], s
                 words = []
                 break
             words.append(values)
+            if "=" in word and any(m.group(1) == "out" or (m.group(1) in inputs and not m.group(2)) for m in PLACEHOLDER.finditer(word)):
+                reserved.add(word.split("=", 1)[0])
         argv += [w for ws in words for w in ws]
-    return argv, consumed
+    return argv, consumed, reserved
 
 
 def _check_arguments(command: str, argv: list[str], settings: dict[str, Any], where: str) -> None:

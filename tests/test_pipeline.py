@@ -283,7 +283,7 @@ def test_two_trains_and_two_evals_resume_after_a_kill_in_the_second_train(tmp_pa
     assert json.loads((tmp_path / "run" / "sft_b" / "model" / "trainer_state.json").read_text())["global_step"] == 30
     for name in ("a", "b"):
         summary = json.loads((tmp_path / "run" / f"eval_{name}" / "eval" / "summary.json").read_text())
-        assert summary["name"] == name and summary["source"] == str(tmp_path / "run" / f"sft_{name}" / "model")
+        assert summary["model"] == name and summary["source"] == str(tmp_path / "run" / f"sft_{name}" / "model")
         assert {r["task"] for r in summary["rows"]} == {DEMO_TASK} and summary["rows"][0]["n"] == 8
     plan_again = subprocess.run([*command, "--plan"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert plan_again.stdout.count("SKIP: unchanged, skipped") == 6, plan_again.stdout
