@@ -73,6 +73,7 @@ COMMANDS: dict[str, Command] = {
                     inputs={"model": "model?"}, output="eval", files=("--model {model}", "--out {out}", "--name {name}")),
     "report": Command("mathmind.eval.report", "compare eval runs: markdown table with deltas to a baseline, PNG charts, breakdowns",
                       inputs={"runs": "eval+"}, output="report", files=("{runs}", "--out {out}")),
+    "review": Command("mathmind.judge.review", "review undecided answers in a local web page (judged records or eval samples); verdicts flow back"),
     "export": Command("mathmind.launch.export", "merge a LoRA adapter into its base model", inputs={"adapter": "model"}, output="model"),
     "pull": Command("mathmind.pull", "download a model from ModelScope, the openMind hub or Hugging Face (cache first) and print its folder"),
     "tiny-model": Command("mathmind.tiny", "build a tiny Qwen2 model offline (own BPE tokenizer, random weights) for smoke tests",
