@@ -11,7 +11,12 @@ used when present). Output: the same records, each with
   extracted   the final answer found in the response (null when there is none)
   gold_value  the value read from the gold answer
   judge       rule | llm | human
-  reason      why (equal, different, empty_answer, truncated, no_final_answer, ...; for the LLM its reply's last line)
+  reason      why: equal, different; reject without comparing: empty_answer, truncated, no_final_answer
+              (nothing committed: a refusal, reasoning that stops), hedged ("either 12 or 14"); undecided:
+              ambiguous_final_answer (a conclusion naming several values), unreadable_answer, not_comparable,
+              no_gold_value; for the LLM, its reply's last line
+  form        how the rule judge found the final answer: boxed, phrase, bold, conclusion, closing_line,
+              statement, with _words when it was written in words (null when none was found)
 
 LLM calls use the distill client stack (concurrency, retries, 429 back-off) and are kept in
 OUT.llm.jsonl as they arrive, so a killed run asks only for what is missing when re-run.
@@ -38,9 +43,9 @@ from typing import Any
 from mathmind.judge.answers import judge_by_rule
 from mathmind.distill.cli import add_api_arguments, api_key_from_env, teacher_settings
 from mathmind.errors import UserError
-from mathmind.jsonl import iter_jsonl, write_text_atomic
+from mathmind.jsonl import check_output_path, iter_csv, iter_jsonl, write_text_atomic
 
-JUDGE_FIELDS = ("verdict", "extracted", "gold_value", "judge", "reason")
+JUDGE_FIELDS = ("verdict", "extracted", "gold_value", "judge", "reason", "form")
 REVIEW_COLUMNS = ("id", "verdict", "reason", "extracted", "gold_value", "question", "answer")
 
 
@@ -111,21 +116,19 @@ def ask_llm(records: list[dict[str, Any]], args: argparse.Namespace) -> tuple[di
 def apply_review(records: list[dict[str, Any]], path: Path) -> int:
     by_id = {r["id"]: r for r in records}
     applied = 0
-    with path.open(encoding="utf-8", newline="") as f:
-        reader = csv.DictReader(f)
-        if not reader.fieldnames or not {"id", "verdict"} <= set(reader.fieldnames):
-            raise UserError(f"--review-in {path}: needs columns id and verdict (got {reader.fieldnames})")
-        for row in reader:
-            where = f"{path}:{reader.line_num}"
-            verdict = (row["verdict"] or "").strip().lower()
-            if not verdict:
-                continue
-            if verdict not in ("accept", "reject"):
-                raise UserError(f"{where}: verdict must be accept or reject (or empty), got {row['verdict']!r}")
-            if row["id"] not in by_id:
-                raise UserError(f"{where}: id {row['id']!r} is not in --in")
-            by_id[row["id"]].update(verdict=verdict, judge="human", reason="review")
-            applied += 1
+    for line_no, row in iter_csv(path):
+        if not {"id", "verdict"} <= set(row):
+            raise UserError(f"--review-in {path}: needs columns id and verdict (got {sorted(row)})")
+        where = f"{path}:{line_no}"
+        verdict = (row["verdict"] or "").strip().lower()
+        if not verdict:
+            continue
+        if verdict not in ("accept", "reject"):
+            raise UserError(f"{where}: verdict must be accept or reject (or empty), got {row['verdict']!r}")
+        if row["id"] not in by_id:
+            raise UserError(f"{where}: id {row['id']!r} is not in --in")
+        by_id[row["id"]].update(verdict=verdict, judge="human", reason="review")
+        applied += 1
     return applied
 
 
@@ -142,10 +145,14 @@ def review_csv(records: list[dict[str, Any]]) -> str:
 def run(args: argparse.Namespace) -> int:
     if args.review_in and not args.review_in.is_file():
         raise UserError(f"--review-in {args.review_in}: no such file")
+    check_output_path(args.out, "--out")
+    if args.review_out:
+        check_output_path(args.review_out, "--review-out")
     records = read_records(args.input)
     for r in records:
         rule = judge_by_rule(r["answer"], r["gold"], r.get("finish_reason"))
-        r.update(verdict=rule.verdict, extracted=rule.extracted, gold_value=rule.gold_value, judge="rule", reason=rule.reason)
+        r.update(verdict=rule.verdict, extracted=rule.extracted, gold_value=rule.gold_value, judge="rule", reason=rule.reason,
+                 form=rule.form)
     to_llm = [r for r in records if args.mode == "llm" or (args.mode == "hybrid" and r["verdict"] == "undecided")]
     failed = 0
     if to_llm:
