@@ -11,13 +11,21 @@ STAMP  := $(VENV)/.installed-dev
 # unmet pins (setuptools==69.5.1, ...) as an ERROR.
 OM_VENV  ?= .venv-openmind
 OM_STAMP := $(OM_VENV)/.installed
+# LLaMA-Factory 0.9.5 gets its own environment too (transformers <= 5.6, datasets <= 4.0, trl <= 0.24). Its
+# torchvision/torchaudio requirements would pull wheels built for another torch that break its import, so it is
+# installed without them: torchvision absent (transformers does without it), torchaudio 2.11 (imported by
+# llamafactory.data.mm_plugin, used only for audio data) without its compiled extension, which targets CUDA torch
+# 2.11; torchaudio treats a missing extension as not built. The web UI / API / video / hub packages are left out.
+LF_VENV  ?= .venv-llamafactory
+LF_STAMP := $(LF_VENV)/.installed
+LF_SKIP  := torchvision torchaudio gradio fastapi uvicorn sse-starlette av hf-transfer fire modelscope tyro torchdata
 
 # The review page's browser test drives Debian's headless Chromium through its chromedriver (installed when missing;
 # apt needs root, else sudo).
 CHROMEDRIVER ?= /usr/bin/chromedriver
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: demo test clean openmind-venv
+.PHONY: demo test clean openmind-venv llamafactory-venv
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -42,12 +50,28 @@ $(CHROMEDRIVER):
 	$(SUDO) apt-get update -qq
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver > /dev/null
 
+$(LF_STAMP): constraints.txt
+	$(PYTHON) -m venv $(LF_VENV)
+	$(LF_VENV)/bin/pip install -q --upgrade pip
+	$(LF_VENV)/bin/pip install -q -c constraints.txt torch==2.13.0
+	$(LF_VENV)/bin/pip install -q -c constraints.txt --no-deps llamafactory==0.9.5
+	$(LF_VENV)/bin/python -c "import re, sys; from importlib.metadata import requires; skip = set(sys.argv[1:]); \
+		print('\n'.join(r for r in requires('llamafactory') if 'extra ==' not in r and re.match(r'[\w.-]+', r)[0] not in skip))" \
+		$(LF_SKIP) > $(LF_VENV)/requirements.txt
+	$(LF_VENV)/bin/pip install -q -c constraints.txt -r $(LF_VENV)/requirements.txt
+	$(LF_VENV)/bin/pip install -q --no-deps torchaudio==2.11.0
+	rm -f $(LF_VENV)/lib/python*/site-packages/torchaudio/lib/*.so
+	$(LF_VENV)/bin/python -c "import llamafactory.data.mm_plugin, llamafactory.hparams; print('LLaMA-Factory imports')"
+	touch $@
+
+llamafactory-venv: $(LF_STAMP)
+
 demo: $(STAMP)
 	$(VENV)/bin/mathmind doctor
 	$(VENV)/bin/mathmind demo --out demo-out
 
-test: $(STAMP) $(OM_STAMP) $(CHROMEDRIVER)
-	MATHMIND_REQUIRE_OPENMIND=1 MATHMIND_REQUIRE_BROWSER=1 $(PY) -m pytest -q -p no:cacheprovider
+test: $(STAMP) $(OM_STAMP) $(LF_STAMP) $(CHROMEDRIVER)
+	MATHMIND_REQUIRE_OPENMIND=1 MATHMIND_REQUIRE_LLAMAFACTORY=1 MATHMIND_REQUIRE_BROWSER=1 $(PY) -m pytest -q -p no:cacheprovider
 
 clean:
-	rm -rf $(VENV) $(OM_VENV) demo-out build dist *.egg-info
+	rm -rf $(VENV) $(OM_VENV) $(LF_VENV) demo-out build dist *.egg-info

@@ -10,14 +10,28 @@ from mathmind.hardware import Hardware
 # launcher name -> the executable that must be on PATH for it
 LAUNCHER_EXECUTABLES: dict[str, str] = {
     "openmind": "openmind-cli",
+    "llamafactory": "llamafactory-cli",
     "torchrun": "torchrun",
 }
 
+# The stages `--launcher auto` gives each launcher (None: any); an explicit --launcher may take others.
+# openMind 1.0 trains sft only; LLaMA-Factory (which supports 910B) takes the preference stages it lacks.
+AUTO_STAGES: dict[str, set[str] | None] = {
+    "openmind": {"sft"},
+    "llamafactory": {"dpo", "kto"},
+    "torchrun": None,
+}
 
-def pick_launcher(hw: Hardware, which: Callable[[str], str | None] = shutil.which) -> tuple[str, list[str]]:
-    """The first of the device kind's preferred launchers whose executable is found, and notes on the others."""
+
+def pick_launcher(hw: Hardware, stage: str = "sft",
+                  which: Callable[[str], str | None] = shutil.which) -> tuple[str, list[str]]:
+    """The first of the device kind's preferred launchers that takes `stage` and whose executable is found,
+    and notes on the ones passed over."""
     notes: list[str] = []
     for name in hw.spec.launchers:
+        stages = AUTO_STAGES[name]
+        if stages is not None and stage not in stages:
+            continue
         if which(LAUNCHER_EXECUTABLES[name]):
             return name, notes
         if name != "torchrun":   # torchrun is also reachable as `python -m torch.distributed.run`

@@ -1,4 +1,5 @@
-"""Train from a recipe: openmind-cli on Ascend when it is installed, else torchrun with mathmind's TRL trainer.
+"""Train from a recipe: openmind-cli on Ascend when it is installed, else torchrun with mathmind's TRL trainer;
+llamafactory-cli when asked (--launcher llamafactory), or on Ascend for stages openMind lacks when it is installed.
 
 The recipe is checked first (unknown keys, dataset registration, model, DeepSpeed file, numbers), then
 rendered for the launcher into OUTPUT_DIR.mathmind/, then launched with the device variables from
@@ -39,8 +40,9 @@ DEFAULT_MASTER_PORT = 29500
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("recipe", type=Path, help="recipe YAML (see recipes/)")
     parser.add_argument("overrides", nargs="*", metavar="key=value", help="override recipe keys (YAML values)")
-    parser.add_argument("--launcher", choices=("auto", "openmind", "torchrun"), default="auto",
-                        help="auto (default): openmind-cli on Ascend when installed, else torchrun")
+    parser.add_argument("--launcher", choices=("auto", "openmind", "llamafactory", "torchrun"), default="auto",
+                        help="auto (default): openmind-cli on Ascend when installed (llamafactory-cli for dpo/kto), "
+                             "else torchrun; llamafactory: LLaMA-Factory's llamafactory-cli train")
     parser.add_argument("--dry-run", action="store_true", help="print the command and environment; launch nothing")
     parser.add_argument("--hardware", metavar="KIND:COUNT", help="render for npu:8, cuda:8, cpu:2 ... instead of detecting")
     multi = parser.add_argument_group("multi-node (default from NNODES, NODE_RANK/RANK, MASTER_ADDR, MASTER_PORT)")
@@ -107,14 +109,14 @@ def last_checkpoint(output_dir: Path) -> Path | None:
 def prepare(args: argparse.Namespace, environ: dict[str, str]) -> Launch:
     from mathmind.hardware import detect, launch_env, simulate
     from mathmind.launch.openmind import TRANSLATED_KEYS, probe_openmind, render_for_openmind
-    from mathmind.launch.recipe import absolute_paths, load_recipe, trainer_keys, validate
+    from mathmind.launch.recipe import Recipe, absolute_paths, load_recipe, trainer_keys, validate
     from mathmind.launch.select import LAUNCHER_EXECUTABLES, pick_launcher
 
     recipe = load_recipe(args.recipe, args.overrides)
     hw = simulate(args.hardware) if args.hardware else detect()
     notes = list(hw.warnings)
     if args.launcher == "auto":
-        launcher, why = pick_launcher(hw)
+        launcher, why = pick_launcher(hw, str(recipe.values.get("stage") or "sft"))
         notes += why
     else:
         launcher = args.launcher
@@ -128,9 +130,27 @@ def prepare(args: argparse.Namespace, environ: dict[str, str]) -> Launch:
             raise UserError("--launcher openmind: openmind-cli is not on PATH (install openMind, or use --launcher torchrun)")
         else:
             notes.append("openmind-cli not found: the recipe is shown as written, not adapted to an installed openMind")
-    valid = om.fields | TRANSLATED_KEYS if om else (trainer_keys() if launcher == "torchrun" else None)
-    notes += validate(recipe, valid, f"openMind {om.version}" if om else "mathmind's trainer (TRL SFTConfig + openMind keys)",
-                      om.datasets if om else frozenset())
+    lf, cli = None, None
+    if launcher == "llamafactory":
+        from mathmind.launch.llamafactory import probe_llamafactory
+
+        cli = shutil.which(LAUNCHER_EXECUTABLES["llamafactory"], path=environ.get("PATH"))
+        if cli:
+            lf = probe_llamafactory(cli)
+        elif not args.dry_run:
+            raise UserError("--launcher llamafactory: llamafactory-cli is not on PATH (install LLaMA-Factory: see README, "
+                            "or use --launcher torchrun)")
+        else:
+            notes.append("llamafactory-cli not found: key names are mapped but not checked against an installed LLaMA-Factory")
+    if lf:
+        from mathmind.launch.llamafactory import TRANSLATED_KEYS as LF_TRANSLATED
+
+        valid, what = lf.fields | LF_TRANSLATED, f"LLaMA-Factory {lf.version}"
+    elif om:
+        valid, what = om.fields | TRANSLATED_KEYS, f"openMind {om.version}"
+    else:
+        valid, what = (trainer_keys() if launcher == "torchrun" else None), "mathmind's trainer (TRL SFTConfig + openMind keys)"
+    notes += validate(recipe, valid, what, om.datasets if om else frozenset())
     from mathmind.pull import resolve_model
 
     values = dict(recipe.values)
@@ -147,6 +167,15 @@ def prepare(args: argparse.Namespace, environ: dict[str, str]) -> Launch:
             notes.append(f"resuming from {checkpoint}")
     # Beside output_dir, not in it: openMind refuses a non-empty output_dir without a checkpoint.
     rendered = output_dir.with_name(output_dir.name + ".mathmind") / f"recipe.{launcher}.yaml"
+    if launcher == "llamafactory":
+        from mathmind.launch.llamafactory import dataset_dir_for, render_for_llamafactory
+        from mathmind.launch.recipe import registered_datasets
+
+        values["dataset_dir"] = str(dataset_dir_for(values, registered_datasets(Recipe(recipe.path, values)), rendered.parent / "data"))
+        if lf:
+            values = {**{k: v for k, v in hw.spec.trainer_args.items() if k in lf.fields}, **values}
+        values, changes = render_for_llamafactory(values, lf)
+        notes += changes
     write_text_atomic(rendered, f"# rendered by mathmind from {recipe.path}\n" + yaml.safe_dump(values, sort_keys=False, allow_unicode=True))
 
     env = launch_env(hw, environ, socket_ifname=args.socket_ifname, if_ip=args.if_ip)
@@ -157,6 +186,11 @@ def prepare(args: argparse.Namespace, environ: dict[str, str]) -> Launch:
             env.update(NNODES=str(nodes.nnodes), RANK=str(nodes.node_rank), MASTER_ADDR=nodes.master_addr,
                        MASTER_PORT=str(nodes.master_port))
         command = [LAUNCHER_EXECUTABLES["openmind"], "train", str(rendered)]
+    elif launcher == "llamafactory":
+        from mathmind.launch.llamafactory import launch_env_for
+
+        env.update(launch_env_for(hw.count, nodes, cli, environ))
+        command = [LAUNCHER_EXECUTABLES["llamafactory"], "train", str(rendered)]
     else:
         where = ["--standalone"] if nodes.nnodes == 1 else [
             "--nnodes", str(nodes.nnodes), "--node_rank", str(nodes.node_rank),
@@ -236,11 +270,26 @@ def run(args: argparse.Namespace) -> int:
     code = proc.returncode
     if code != 0:
         print(f"mathmind train: {launch.launcher} exited with {code}; output in {log_path}", file=sys.stderr)
+        if launch.launcher == "llamafactory":
+            from mathmind.launch.llamafactory import failure_lines
+
+            print(failure_lines("".join(tail)), file=sys.stderr)
         return 1
     if launch.launcher == "openmind":
         why = training_failed("".join(tail), launch.output_dir)
         if why:   # openmind-cli 1.0.0 exits 0 even when training fails
             print(f"mathmind train: training failed although openmind-cli exited 0. {why}", file=sys.stderr)
             return 1
+    if launch.launcher == "llamafactory":
+        from mathmind.launch.llamafactory import skipped_samples, training_failed as llamafactory_failed
+
+        why = llamafactory_failed("".join(tail), launch.output_dir)
+        if why:
+            print(f"mathmind train: llamafactory-cli exited 0 but did not train. {why}", file=sys.stderr)
+            return 1
+        skipped = skipped_samples("".join(tail))
+        if skipped:
+            print(f"mathmind train: warning: LLaMA-Factory skipped {skipped} sample(s) it could not read "
+                  f"('Invalid role tag' / 'Invalid message count' in {log_path})", file=sys.stderr)
     print(f"mathmind train: done; output in {launch.output_dir}")
     return 0
