@@ -9,25 +9,22 @@ generation (`\\boxed{}`, an answer phrase in the MGSM languages, `####`, a concl
 before `</think>` ignored) and compares it with the document's target.
 
 Per generation task one summary row: metric `judge`, filter `final-answer`, value = accepted / n, with
-`accepted`, `rejected` and `undecided` counts (undecided: no committed answer, or one that cannot be
-compared; counted as not correct, and shown). lm-eval's own rows stay as they are. Per-sample verdicts
-go to OUT/judge/<task>.jsonl (for review).
+`accepted`, `rejected` and `undecided` counts (undecided: the rules cannot tell, e.g. an answer they
+cannot read or compare; counted as not correct, and shown; no final answer at all is rejected). lm-eval's
+own rows stay as they are. Per-sample verdicts go to OUT/judge/<task>.jsonl (for review).
 """
 
 from __future__ import annotations
 
 import json
 import math
-import re
 from pathlib import Path
 from typing import Any
 
 from mathmind.jsonl import write_text_atomic
-from mathmind.judge.answers import RuleVerdict, equivalent, gold_value, judge_by_rule, number_value
+from mathmind.judge.answers import judge_by_rule
 
 JUDGE_METRIC, JUDGE_FILTER = "judge", "final-answer"
-# A response that is nothing but a number (direct-answer tasks such as mgsm_direct) commits to it.
-BARE_NUMBER = re.compile(r"\s*[$￥¥€£]?\s*[-−]?\d[\d.,，  ]*\s*[.。]?\s*")
 
 
 def sample_files(output: Path, results_file: Path) -> dict[str, Path]:
@@ -39,17 +36,6 @@ def sample_files(output: Path, results_file: Path) -> dict[str, Path]:
         if task not in found or file_stamp == stamp or found[task].stem.rpartition("_")[2] != stamp:
             found[task] = path
     return found
-
-
-def verdict(response: str, target: object) -> RuleVerdict:
-    """judge_by_rule, plus: a response that is only a number commits to that number."""
-    result = judge_by_rule(response, target)
-    if result.verdict == "undecided" and result.reason == "no_final_answer" and BARE_NUMBER.fullmatch(response or ""):
-        value, gold = number_value(response), gold_value(target)
-        same = equivalent(gold, value) if value and gold else None
-        if same is not None:
-            return RuleVerdict("accept" if same else "reject", "equal" if same else "different", value, gold)
-    return result
 
 
 def judge_task(samples_file: Path, task: str, model: str, family: str, out: Path) -> dict[str, Any] | None:
@@ -64,7 +50,7 @@ def judge_task(samples_file: Path, task: str, model: str, family: str, out: Path
         response = (sample.get("resps") or [[None]])[0][0]
         if not isinstance(response, str):
             return None
-        result = verdict(response, sample.get("target"))
+        result = judge_by_rule(response, sample.get("target"))
         counts[result.verdict] += 1
         judged.append({"doc_id": sample["doc_id"], "verdict": result.verdict, "reason": result.reason,
                        "extracted": result.extracted, "gold": result.gold_value, "response": response})

@@ -44,6 +44,7 @@ class Score:
     value: float | None
     n: int | None
     undecided: int | None = None
+    reviewed: int | None = None           # documents a person gave a verdict on (human-reviewed rows)
     per_task: dict[str, tuple[float, int | None]] = field(default_factory=dict)
 
 
@@ -110,7 +111,8 @@ def metric_kinds(rows: list[dict[str, Any]], fam: str) -> list[tuple[str, str, s
         kinds.append(("judge (final answer)", *JUDGE))
     for metric, filter_name in dict.fromkeys((r["metric"], r["filter"]) for r in reviewed):
         label = metric if "human" in metric.lower() else f"human-reviewed {metric}"
-        kinds.append((label + ("" if filter_name in ("none", metric) else f", {filter_name}"), metric, filter_name))
+        shown_filter = filter_name not in ("none", metric) and "human" not in filter_name.lower()
+        kinds.append((label + (f", {filter_name}" if shown_filter else ""), metric, filter_name))
     return kinds
 
 
@@ -129,7 +131,8 @@ def score(rows: list[dict[str, Any]], fam: str, metric: str, filter_name: str) -
         value = sum(r["value"] * (r.get("n") or 0) for r in parts) / total if total else None
     else:                                                 # MGSM: the mean over its languages
         value = sum(r["value"] for r in parts) / len(parts)
-    return Score(value, n or None, undecided, {t: v for t, v in per_task.items() if t != fam})
+    reviewed = sum(r["reviewed"] for r in chosen if "reviewed" in r) if any("reviewed" in r for r in chosen) else None
+    return Score(value, n or None, undecided, reviewed, {t: v for t, v in per_task.items() if t != fam})
 
 
 def pct(value: float | None) -> str:
@@ -144,6 +147,7 @@ def cell(s: Score | None, base: Score | None, is_baseline: bool, absent: str = "
         text += f" ({100 * (s.value - base.value):+.1f})"
     text += f" n={s.n}" if s.n else ""
     text += f", {s.undecided} undecided" if s.undecided else ""
+    text += f", {s.reviewed} reviewed by hand" if s.reviewed else ""
     return text + (f", only {len(s.per_task)} of {tasks} tasks" if len(s.per_task) < tasks else "")
 
 

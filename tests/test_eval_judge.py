@@ -11,9 +11,9 @@ GSM = [(f"Tom has {a} apples and buys {b} more. How many apples does Tom have?",
        for a, b in [(2, 3), (4, 5), (6, 7), (3, 9), (8, 2), (5, 6)]]
 GSM_TRAIN = [(f"Ann reads {a} pages and then {b} pages. How many pages?", a + b) for a, b in [(1, 1), (2, 2), (3, 1), (4, 4), (5, 1), (6, 2), (7, 3)]]
 MGSM_ZH = [(f"小明有{a}个苹果，又买了{b}个。他现在有几个苹果？", a + b) for a, b in [(1, 2), (3, 4), (5, 6), (7, 1), (2, 9), (4, 4)]]
-# The forms a distilled student answers in, with right or wrong values: (form, right?)
+# The forms a distilled student answers in, with right or wrong values: (form, right?); "none" commits to nothing
 FORMS = [("boxed", True), ("boxed", False), ("zh", True), ("think", True), ("think", False), ("none", None)]
-TRUE_ACCURACY = sum(right is True for _, right in FORMS) / len(FORMS)      # 3 of 6; one undecided
+TRUE_ACCURACY = sum(right is True for _, right in FORMS) / len(FORMS)      # 3 of 6
 
 
 def reply(form: str, value: int) -> str:
@@ -63,15 +63,17 @@ def test_boxed_zh_and_think_answers_score_their_true_accuracy_under_judge(models
     for task in ("gsm8k", "mgsm_direct_zh", "mgsm_native_cot_zh"):
         judge = rows[(task, "judge", "final-answer")]
         assert judge["value"] == pytest.approx(TRUE_ACCURACY) and judge["n"] == 6, judge
-        assert (judge["accepted"], judge["rejected"], judge["undecided"]) == (3, 2, 1) and judge["scorer"] == "mathmind judge"
-    assert {"lm-eval", "mathmind judge"} == set(summary["scorers"])
+        assert judge["accepted"] == 3 and judge["rejected"] + judge["undecided"] == 3 and judge["scorer"] == "mathmind judge"
+        verdicts = [json.loads(l) for l in (out / "judge" / f"{task}.jsonl").read_text().splitlines()]
+        assert judge["undecided"] == sum(v["verdict"] == "undecided" for v in verdicts)     # counted and shown
+        by_doc = [v["verdict"] for v in sorted(verdicts, key=lambda v: v["doc_id"])]
+        assert by_doc[:5] == ["accept", "reject", "accept", "accept", "reject"] and by_doc[5] != "accept", by_doc
+    assert {"lm-eval", "mathmind judge"} <= set(summary["scorers"])
     # lm-eval's own filters, unchanged, read only the `答案是 N` answer (flexible-extract takes `$.` out of `$\boxed{5}$.`)
     lm = {(t, f): rows[(t, "exact_match", f)]["value"] for t, _, f in rows if _ == "exact_match"}
     assert lm[("gsm8k", "strict-match")] == 0 and lm[("gsm8k", "flexible-extract")] == pytest.approx(1 / 6)
     assert lm[("mgsm_direct_zh", "flexible-extract")] == pytest.approx(1 / 6) and lm[("mgsm_direct_zh", "remove_whitespace")] == 0
     assert lm[("mgsm_native_cot_zh", "strict-match")] == 0                   # wants `答案是 N。` with the full stop
-    verdicts = [json.loads(l) for l in (out / "judge" / "gsm8k.jsonl").read_text().splitlines()]
-    assert [v["verdict"] for v in sorted(verdicts, key=lambda v: v["doc_id"])] == ["accept", "reject", "accept", "accept", "reject", "undecided"]
     # data: fetched from the ModelScope cache into the --data-dir layout, few-shot source named, short split warned about
     assert (data / "gsm8k" / "test.jsonl").is_file() and (data / "mgsm" / "zh" / "test.jsonl").is_file()
     assert "from modelscope:AI-ModelScope/gsm8k (subset main)" in proc.stderr

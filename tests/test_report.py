@@ -31,7 +31,8 @@ def seed_runs(tmp_path):
 
     filtered = [r for r in rows("filtered", 0.8) if r["metric"] != "exact_match" or r["task"] != "gsm8k"]
     filtered += [row("filtered", "gsm8k", "gsm8k", "exact_match", "flexible-extract", 0.0, 100),
-                 row("filtered", "gsm8k", "gsm8k", "human-reviewed", "final-answer", 0.83, 100, scorer="human-reviewed")]
+                 row("filtered", "gsm8k", "gsm8k", "exact_match", "human-reviewed", 0.83, 100, reviewed=12, changed=9,
+                     base_filter="flexible-extract", base_value=0.0)]                # as `mathmind review` writes them
     return [write_run(tmp_path / "base", "base", rows("base", 0.4)),
             write_run(tmp_path / "unfiltered", "unfiltered", rows("unfiltered", 0.6, zh=False)),
             write_run(tmp_path / "filtered", "filtered", filtered)]
@@ -46,7 +47,7 @@ def test_seed002_table_models_as_columns_both_metrics_deltas_n_and_human_rows(se
     assert "| gsm8k | lm-eval exact_match, flexible-extract | 10.0% n=100 | 15.0% (+5.0) n=100 | 0.0% (-10.0) n=100 |" in text
     assert ("| gsm8k | **judge (final answer)** (headline) | 40.0% n=100, 2 undecided | 60.0% (+20.0) n=100, 2 undecided | "
             "80.0% (+40.0) n=100, 2 undecided |") in text
-    assert "| gsm8k | human-reviewed, final-answer | not reviewed | not reviewed | 83.0% n=100 |" in text
+    assert "| gsm8k | human-reviewed exact_match | not reviewed | not reviewed | 83.0% n=100, 12 reviewed by hand |" in text
     assert "60.0% (+20.0) n=50, 1 undecided, only 1 of 2 tasks" in text        # a mean over fewer languages is flagged
     assert "| zh | 40.0% n=50 | not run | 80.0% (+40.0) n=50 |" in text
     assert "Headline (charts): **judge**" in text
