@@ -17,7 +17,7 @@ Two scores per generation task, side by side in summary.json (`scorer` says whic
              exact_match after `strict-match` (`#### N`) and `flexible-extract` (last number-like run)
   judge      metric `judge`, filter `final-answer`: mathmind's rule judge (`mathmind judge`, math-verify) on
              the same logged generations, reading `\\boxed{}`, `答案是 N`, `The answer is N`, `####` after any
-             `</think>`; value = accepted / n, `undecided` (no readable final answer) counted as wrong and shown
+             `</think>`; value = accepted / n, `undecided` (rules cannot tell) counted as wrong and shown
 
 --data-dir layout (jsonl; any subset; every accepted name is in the --data-dir help):
   gsm8k/test.jsonl [gsm8k/train.jsonl]            question, answer ("... #### N")   (also gsm8k_test.jsonl)
