@@ -173,8 +173,8 @@ def eval_items(docs: list[dict[str, Any]], progress: bool = True) -> list[dict[s
                       "rejected": lm_eval_says == "reject", "doc_hash": doc["doc_hash"],
                       "question": str(d.get("question") or d.get("problem") or d.get("input") or json.dumps(d, ensure_ascii=False)),
                       "gold": str(doc["target"]), "gold_value": rule.gold_value, "extracted": extracted,
-                      "machine": f"lm-eval {doc['headline']}: {doc['score']:g}; rule judge: {rule.verdict} "
-                                 f"(extracted {rule.extracted!r})",
+                      "machine": f"lm-eval {doc['headline']}: {doc['score']:g}; rule judge: {rule.verdict} ({rule.reason}"
+                                 + (f", extracted {rule.extracted}" if rule.extracted is not None else "") + ")",
                       "why": why or "; ".join(f"{f}: {e!r}" for f, (e, _) in doc["filters"].items()),
                       "response": answer, "reasoning": reasoning,
                       "highlight": highlight(answer, extracted if extracted not in INVALID else (final.raw if final else None))})

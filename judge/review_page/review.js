@@ -101,7 +101,7 @@ async function show() {
   setText($("question"), it.question);
   setText($("gold"), it.gold_value != null && String(it.gold_value) !== String(it.gold) ? `${it.gold}\n→ ${it.gold_value}` : it.gold);
   setText($("extracted"), it.extracted);
-  $("why").textContent = it.why ? `why: ${it.why}` : "";
+  $("why").textContent = it.why ? `${it.undecided ? "why" : "reason"}: ${it.why}` : "";
   setResponse(it.response || "", it.highlight);
   $("reasoning-box").hidden = !it.reasoning;
   $("reasoning-box").open = false;
@@ -174,7 +174,9 @@ async function start() {
     const data = await api("/api/index");
     index = data.items;
     applyEvents(data.events, data.seq);
-    $("source").textContent = `${data.source} → ${data.verdict_file}`;
+    const name = (path) => path.split(/[\\/]/).pop();
+    $("source").textContent = `${name(data.source)} → ${name(data.verdict_file)}`;
+    $("source").title = `${data.source} → ${data.verdict_file}`;
     $("group-label").textContent = data.kind === "eval" ? "task" : "language";
     for (const group of [...new Set(index.map((e) => e.group))].sort()) {
       const option = document.createElement("option");
