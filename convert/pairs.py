@@ -165,6 +165,10 @@ def write(out: Path, name: str, kto: list, dpo: list, counts: dict[str, Any]) ->
     from mathmind.convert.cli import Format, register
     from mathmind.jsonl import write_json_atomic, write_text_atomic
 
+    files = [f"{name}.kto.jsonl", f"{name}.dpo.jsonl", f"{name}_kto.json", f"{name}_dpo.json", f"{name}.summary.json",
+             "dataset_info.json"]
+    for stale in (t for f in files for t in out.glob(f".{f}.*")):   # temporary files of a run killed mid-write
+        stale.unlink(missing_ok=True)
     write_text_atomic(out / f"{name}.kto.jsonl", _lines([{"prompt": _user(q), "completion": _assistant(c), "label": label}
                                                          for q, c, label in kto]))
     write_text_atomic(out / f"{name}.dpo.jsonl", _lines([{"prompt": _user(q), "chosen": _assistant(c), "rejected": _assistant(r)}

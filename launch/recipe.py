@@ -78,7 +78,12 @@ def speed_options(values: dict[str, Any], where: str = "recipe") -> SpeedOptions
     return SpeedOptions(**{target: value for target, (_, value) in chosen.items()})
 
 
-STAGES = {"sft"}
+STAGES = {"sft", "dpo", "kto"}
+# LLaMA-Factory's preference keys (stage dpo / kto), read by mathmind.launch.preference.
+PREFERENCE_KEYS = {"pref_beta", "pref_loss", "pref_ftx", "kto_chosen_weight", "kto_rejected_weight", "ref_model"}
+# TRL DPOTrainer's loss types (LLaMA-Factory's orpo, simpo and kto_pair are not among them).
+PREF_LOSSES = {"sigmoid", "hinge", "ipo", "exo_pair", "nca_pair", "robust", "bco_pair", "sppo_hard", "aot",
+               "aot_unpaired", "apo_zero", "apo_down", "discopop", "sigmoid_norm"}
 FINETUNING_TYPES = {"full", "lora"}
 TEMPLATES = {"qwen": "qwen.jinja"}          # template name -> chat template shipped under recipes/templates
 
@@ -135,10 +140,11 @@ def load_recipe(path: Path, overrides: list[str]) -> Recipe:
 def trainer_keys() -> set[str] | None:
     """Every key mathmind's trainer accepts, or None when the training extra is not installed."""
     try:
-        from trl import SFTConfig
+        from trl import DPOConfig, KTOConfig, SFTConfig
     except ImportError:
         return None
-    return {f.name for f in dataclasses.fields(SFTConfig)} | TRAINER_KEYS | set(SPEED_KEYS)
+    preference = {f.name for config in (DPOConfig, KTOConfig) for f in dataclasses.fields(config)} | PREFERENCE_KEYS
+    return {f.name for f in dataclasses.fields(SFTConfig)} | preference | TRAINER_KEYS | set(SPEED_KEYS)
 
 
 def check_keys(recipe: Recipe, valid: set[str], what: str) -> None:
@@ -194,6 +200,8 @@ def validate(recipe: Recipe, valid_keys: set[str] | None, what: str, builtin_dat
             raise UserError(f"{recipe.where(key)}: required")
     if v.get("stage", "sft") not in STAGES:
         raise UserError(f"{recipe.where('stage')}: {v['stage']!r} is not supported (supported: {', '.join(sorted(STAGES))})")
+    if v.get("stage") in ("dpo", "kto"):
+        _preference_checks(recipe)
     if v.get("finetuning_type", "full") not in FINETUNING_TYPES:
         raise UserError(f"{recipe.where('finetuning_type')}: expected one of {', '.join(sorted(FINETUNING_TYPES))}, got {v['finetuning_type']!r}")
     _number(recipe, "learning_rate", 1e-9, 1.0)
@@ -242,6 +250,22 @@ def validate(recipe: Recipe, valid_keys: set[str] | None, what: str, builtin_dat
     return notes
 
 
+def _preference_checks(recipe: Recipe) -> None:
+    v = recipe.values
+    _number(recipe, "pref_beta", 1e-6, 1e3)
+    _number(recipe, "pref_ftx", 0, 1e3)
+    _number(recipe, "kto_chosen_weight", 1e-6, 1e3)
+    _number(recipe, "kto_rejected_weight", 1e-6, 1e3)
+    if v["stage"] == "dpo" and v.get("pref_loss", "sigmoid") not in PREF_LOSSES:
+        raise UserError(f"{recipe.where('pref_loss')}: {v['pref_loss']!r} is not a loss of TRL's DPOTrainer "
+                        f"(supported: {', '.join(sorted(PREF_LOSSES))})")
+    if v["stage"] == "kto" and v.get("pref_ftx"):
+        raise UserError(f"{recipe.where('pref_ftx')}: TRL's KTOTrainer has no added SFT loss; remove it or set 0")
+    ref = v.get("ref_model")
+    if ref and Path(str(ref)).exists() and not (Path(str(ref)) / "config.json").is_file():
+        raise UserError(f"{recipe.where('ref_model')}: {ref} has no config.json (not a model folder)")
+
+
 def dataset_file(entry: dict[str, Any]) -> Path:
     base = Path(entry.get("local_path") or Path(entry["_info"]).parent)
     return base / entry["file_name"]
@@ -262,6 +286,7 @@ def absolute_paths(values: dict[str, Any]) -> dict[str, Any]:
             out[key] = str(shipped(Path(str(out[key]))).resolve())
     if out.get("custom_dataset_info"):
         out["custom_dataset_info"] = ",".join(str(Path(p.strip()).resolve()) for p in str(out["custom_dataset_info"]).split(","))
-    if out.get("model_name_or_path") and Path(str(out["model_name_or_path"])).exists():
-        out["model_name_or_path"] = str(Path(str(out["model_name_or_path"])).resolve())
+    for key in ("model_name_or_path", "ref_model"):
+        if out.get(key) and Path(str(out[key])).exists():
+            out[key] = str(Path(str(out[key])).resolve())
     return out

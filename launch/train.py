@@ -35,6 +35,8 @@ from mathmind.errors import UserError
 from mathmind.jsonl import write_text_atomic
 
 DEFAULT_MASTER_PORT = 29500
+# stage -> the module torchrun runs (mathmind's TRL trainers)
+TORCHRUN_TRAINERS = {"sft": "mathmind.launch.sft", "dpo": "mathmind.launch.preference", "kto": "mathmind.launch.preference"}
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -120,6 +122,16 @@ def prepare(args: argparse.Namespace, environ: dict[str, str]) -> Launch:
         notes += why
     else:
         launcher = args.launcher
+    stage = str(recipe.values.get("stage") or "sft")
+    if stage != "sft" and launcher == "openmind" and args.launcher == "auto":
+        launcher = "torchrun"
+    if stage != "sft" and launcher == "openmind":
+        raise UserError(f"--launcher openmind: openMind 1.0 trains stage sft only; stage {stage} runs through torchrun "
+                        f"(--launcher torchrun or auto)")
+    if stage != "sft" and launcher == "torchrun" and "openmind" in hw.spec.launchers:
+        with_modules = "".join(f" with {m}" for m in hw.spec.runtime_modules)
+        notes.append(f"openMind 1.0 trains stage sft only: stage {stage} runs through torchrun{with_modules} "
+                     f"(mathmind's TRL {stage.upper()} trainer)")
     nodes = nodes_from(args, environ)
     om = None
     if launcher == "openmind":
@@ -155,6 +167,8 @@ def prepare(args: argparse.Namespace, environ: dict[str, str]) -> Launch:
 
     values = dict(recipe.values)
     values["model_name_or_path"] = resolve_model(str(values["model_name_or_path"]), dry_run=args.dry_run, notes=notes)
+    if values.get("ref_model"):
+        values["ref_model"] = resolve_model(str(values["ref_model"]), dry_run=args.dry_run, notes=notes)
     values = absolute_paths(values)
     output_dir = Path(values["output_dir"])
     if om:
@@ -195,7 +209,7 @@ def prepare(args: argparse.Namespace, environ: dict[str, str]) -> Launch:
         where = ["--standalone"] if nodes.nnodes == 1 else [
             "--nnodes", str(nodes.nnodes), "--node_rank", str(nodes.node_rank),
             "--master_addr", nodes.master_addr, "--master_port", str(nodes.master_port)]
-        command = [torchrun_executable(), "--nproc_per_node", str(hw.count), *where, "-m", "mathmind.launch.sft", str(rendered)]
+        command = [torchrun_executable(), "--nproc_per_node", str(hw.count), *where, "-m", TORCHRUN_TRAINERS[stage], str(rendered)]
     return Launch(launcher, command, env, rendered, output_dir, notes)
 
 
