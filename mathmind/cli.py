@@ -59,6 +59,8 @@ COMMANDS: dict[str, Command] = {
     "convert": Command("mathmind.convert.cli", "build an openMind / LLaMA-Factory dataset (openmind-cot, sharegpt, alpaca, pot) and register it",
                        inputs={"in": "records"}, output="dataset",
                        files=("--in {in}", "--out {out}/{name}.json", "--register {out}/dataset_info.json", "--name {name}")),
+    "generate": Command("mathmind.distill.generate", "make new, harder problems from seed problems with Orca-Math's agents (Ask Me Anything, Suggester & Editor)",
+                        inputs={"questions": "records?"}, output="records"),
     "sample": Command("mathmind.distill.sample", "sample k answers per question from the student (server or local model), the teacher's answer as gold",
                       inputs={"questions": "records", "model": "model?"}, output="records",
                       files=("--questions {questions}", "--model-path {model}", "--out {out}")),

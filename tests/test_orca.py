@@ -347,3 +347,49 @@ def test_kto_on_a_dpo_dataset_is_a_clear_error(pref_workdir):
     recipe = rendered_recipe(pref_workdir, "kto", dataset="orca_dpo")
     with pytest.raises(UserError, match="stage kto needs a sharegpt preference dataset with a `kto_tag` column"):
         load_preference_rows(yaml.safe_load(recipe.read_text()), recipe)
+
+
+# --- generate -----------------------------------------------------------------------------------------------
+
+def test_generate_agents_lineage_drops_flags_and_resume(run_mathmind, tmp_path):
+    seeds = write_jsonl(tmp_path / "seeds.jsonl", [
+        {"question": "Tom has 3 apples and buys 4 more. How many apples does he have?", "answer": "7"},
+        {"question": "Sue reads 5 pages a day for 2 days. How many pages? [[fault:500 x99]]", "answer": "10"},
+        {"question": "A shelf has 2 red books and 1 blue book. How many books?", "answer": "3"}])
+    test_set = write_jsonl(tmp_path / "gsm8k_test.jsonl",
+                           [{"question": "Tom has 5 apples and buys 4 more. How many apples does he have?"}])
+    failing_answers = tmp_path / "answer.txt"
+    failing_answers.write_text("Solve: {question} [[fault:500 x99]]")
+    out = tmp_path / "gen" / "new.jsonl"
+    args = ["generate", "--questions", str(seeds), "--out", str(out), "--max-retries", "0", "--retry-base-delay", "0.01",
+            "--no-progress", "--test", str(test_set)]
+    with StandInTeacher(TeacherConfig()) as teacher:
+        url = ["--base-url", teacher.url]
+        first = run_mathmind(*args, *url, "--answer-prompt", str(failing_answers), env={"API_KEY": "k"})
+        assert first.returncode == 1, first.stderr
+        dropped = read(tmp_path / "gen" / "new.dropped.jsonl")
+        assert read(out) == [] and dropped
+        assert {d["reason"] for d in dropped if d["parent_id"] != "seeds.jsonl#1"} == {"teacher could not answer: 500 after 1 attempts"}
+        assert [d["reason"] for d in dropped if d["parent_id"] == "seeds.jsonl#1"] == [
+            "ask_me_anything: teacher failed: 500 after 1 attempts", "suggester_editor round 1: teacher failed: 500 after 1 attempts"]
+        agent_calls = teacher.requests - sum(1 for d in dropped if d["reason"].startswith("teacher could not answer"))
+
+        before = teacher.requests
+        second = run_mathmind(*args, *url, "--max-answer-chars", "52", env={"API_KEY": "k"})
+        assert second.returncode == 1, second.stderr          # seed 1's agent calls still fail
+        new_answers = len(read(out)) + sum(1 for d in read(tmp_path / "gen" / "new.dropped.jsonl") if "longer than" in d["reason"])
+        assert teacher.requests - before == 2 + new_answers   # only seed 1's two agent calls and the answers were asked
+        assert agent_calls == 3 + 3 + 2 + 2 + 2               # ama x3; round 1: suggest x3 (seed 1 fails), edit x2; round 2: x2, x2
+    kept = {r["id"]: r for r in read(out)}
+    assert kept["seeds.jsonl#2~edit2"]["parent_id"] == "seeds.jsonl#2~edit1" and kept["seeds.jsonl#2~edit2"]["round"] == 2
+    assert kept["seeds.jsonl#2~edit1"]["parent_id"] == "seeds.jsonl#2" and kept["seeds.jsonl#2~edit1"]["round"] == 1
+    assert {r["agent"] for r in kept.values()} == {"ask_me_anything", "suggester_editor"}
+    for r in kept.values():
+        assert len(r["answer"]) <= 52 and r["gold"] in r["answer"] and r["prompt"] == "step_by_step"
+    long = [d for d in read(tmp_path / "gen" / "new.dropped.jsonl") if "longer than 52 characters" in d["reason"]]
+    assert {d["id"] for d in long} >= {"seeds.jsonl#0~edit1"}          # 3 + 4 + 3 = 10: a longer answer
+    assert any(f.startswith("close to") and "gsm8k_test.jsonl:1" in f for f in kept["seeds.jsonl#0~ama1"]["flags"])
+    assert any(f == "near-duplicate of seeds.jsonl#2~edit1" for f in kept["seeds.jsonl#2~edit2"]["flags"])
+    # It feeds the next stages as it is: sample reads it as teacher records.
+    from mathmind.distill.sample import teacher_questions
+    assert len(teacher_questions(out, None)) == len(kept)
