@@ -57,7 +57,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     io_.add_argument("--judge-prompt", default="judge_seed002_zh", metavar="NAME|PATH",
                      help="LLM judge prompt: judge_seed002_zh (seed 002), judge_en, or a .yaml with a `verdict` section")
     io_.add_argument("--review-out", type=Path, metavar="FILE.csv", help="write the undecided records here for a person")
-    io_.add_argument("--review-in", type=Path, metavar="FILE.csv", help="apply a person's accept/reject verdicts from this CSV")
+    io_.add_argument("--review-in", type=Path, metavar="FILE.csv", help="apply a person's accept/reject verdicts from this CSV, or from `mathmind review`'s FILE.review.jsonl")
     add_api_arguments(parser, "LLM judge", default_model="deepseek-v3", default_concurrency=30)
 
 
@@ -116,7 +116,9 @@ def ask_llm(records: list[dict[str, Any]], args: argparse.Namespace) -> tuple[di
 def apply_review(records: list[dict[str, Any]], path: Path) -> int:
     by_id = {r["id"]: r for r in records}
     applied = 0
-    for line_no, row in iter_csv(path):
+    from mathmind.judge.review_data import review_log_rows
+
+    for line_no, row in review_log_rows(path) if path.suffix == ".jsonl" else iter_csv(path):
         if not {"id", "verdict"} <= set(row):
             raise UserError(f"--review-in {path}: needs columns id and verdict (got {sorted(row)})")
         where = f"{path}:{line_no}"

@@ -33,6 +33,7 @@ import hmac
 import ipaddress
 import json
 import secrets
+import signal
 import sys
 import threading
 from http import HTTPStatus
@@ -176,6 +177,7 @@ def run(args: argparse.Namespace) -> int:
           f"{undecided} undecided, {len(reviewed)} with a verdict already", file=sys.stderr)
     print(f"review: verdicts -> {log.path}", file=sys.stderr)
     print(f"review: open http://{shown_host}:{port}/" + (f"?token={token}" if token else ""), flush=True)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)   # `kill` stops it as Ctrl-C does, with the summary
     try:
         server.serve_forever()
     except KeyboardInterrupt:

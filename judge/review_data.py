@@ -110,7 +110,7 @@ def judged_items(path: Path) -> list[dict[str, Any]]:
         items.append({"id": str(r["id"]), "group": language(r), "undecided": r["verdict"] == "undecided",
                       "rejected": r["verdict"] == "reject", "question": str(r.get("question") or ""),
                       "gold": str(r.get("gold") if r.get("gold") is not None else ""), "gold_value": r.get("gold_value"),
-                      "extracted": r.get("extracted"), "machine": f"{r['verdict']} ({r.get('judge', '?')})",
+                      "extracted": r.get("extracted"), "machine": f"{r['verdict']} ({r.get('judge', '?')}" + (f", {r['form']}" if r.get("form") else "") + ")",
                       "why": "; ".join(w for w in why if w), "response": answer, "reasoning": str(r.get("reasoning") or ""),
                       "highlight": highlight(answer, final.raw if final else r.get("extracted"))})
     return items

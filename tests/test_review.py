@@ -72,7 +72,7 @@ class Review:
         return self.proc.stderr.read()
 
     def stop(self) -> str:
-        self.proc.send_signal(signal.SIGINT)
+        self.proc.send_signal(signal.SIGTERM)
         self.proc.wait(10)
         return self.proc.stderr.read()
 
