@@ -198,6 +198,7 @@ def fewshot_note(task: str, used: list[tuple[Path, int, int]]) -> str:
     note = f"{task}: {shots}-shot examples drawn from {where}"
     short = [n for _, n, _ in used if full and n != full]
     if short:
-        note += (f"; WARNING: the full few-shot split has {full:,} rows per file, so the examples (and the prompts) "
+        note += (f"; WARNING: the benchmark's full few-shot split has {full:,} rows{' per file' if len(used) > 1 else ''}, "
+                 f"so the examples (and the prompts) "
                  f"differ from lm-eval's with the hub data: scores are not comparable with published {task} numbers")
     return note
