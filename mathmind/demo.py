@@ -30,13 +30,20 @@ from mathmind.jsonl import write_text_atomic
 from mathmind.problems import make_problems
 
 DEMO_TASK = "mathmind_demo"
+# --recipe -> its run folder under OUT (the pipelines: demo_pipeline below, mathmind/demo_orca.py)
+RECIPES = {"distill": "run", "orca-math": "orca-run"}
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=Path("demo-out"), help="folder for every artefact (default demo-out)")
+    parser.add_argument("--recipe", choices=sorted(RECIPES), default="distill",
+                        help="distill (default): seed 002's distillation; orca-math: seed 004, SFT then two rounds of "
+                             "student samples -> judge -> KTO pairs -> KTO (see mathmind/demo_orca.py)")
     parser.add_argument("--train", type=int, default=2000, help="training questions to distil (default 2000)")
     parser.add_argument("--test", type=int, default=100, help="held-out questions (default 100)")
-    parser.add_argument("--epochs", type=float, default=6, help="training epochs (default 6)")
+    parser.add_argument("--epochs", type=float, default=6, help="(SFT) training epochs (default 6)")
+    parser.add_argument("--sample-questions", type=int, default=120,
+                        help="orca-math: questions the student is sampled on per round, 4 samples each (default 120)")
     parser.add_argument("--wrong-share", type=float, default=0.15, help="share of teacher answers made wrong on purpose (default 0.15)")
     parser.add_argument("--seed", type=int, default=0)
 
@@ -123,11 +130,22 @@ def run(args: argparse.Namespace) -> int:
     with StandInTeacher(config) as teacher:
         print(f"demo: stand-in teacher (not a model: answers from a table, {args.wrong_share:.0%} wrong on purpose) "
               f"on {teacher.url}", flush=True)
-        pipeline = demo_pipeline(out, teacher.url, args.epochs)
-        write_text_atomic(out / "pipeline.yaml", yaml.safe_dump(pipeline, allow_unicode=True, sort_keys=False))
+        if args.recipe == "orca-math":
+            from mathmind.demo_orca import orca_pipeline
+
+            hardware, batch = demo_hardware()
+            pipeline = orca_pipeline(out, teacher.url, args.epochs, hardware, batch, DEMO_TASK, args.sample_questions)
+        else:
+            pipeline = demo_pipeline(out, teacher.url, args.epochs)
+        pipeline_file = out / ("pipeline.yaml" if args.recipe == "distill" else f"pipeline-{args.recipe}.yaml")
+        write_text_atomic(pipeline_file, yaml.safe_dump(pipeline, allow_unicode=True, sort_keys=False))
         code = run_pipeline(pipeline)
     if code:
         return code
+    if args.recipe == "orca-math":
+        from mathmind.demo_orca import print_results
+
+        return print_results(out / RECIPES[args.recipe], len(test), DEMO_TASK, pipeline_file)
     run_dir = out / "run"
     scores = {}
     for name in ("before", "after"):

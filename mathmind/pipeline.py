@@ -309,7 +309,7 @@ def _check_arguments(command: str, argv: list[str], settings: dict[str, Any], wh
         raise UserError(f"{where} (mathmind {command}): {e}") from None
 
 
-def fingerprint_parts(step: Step, state: dict[str, Any]) -> dict[str, Any]:
+def fingerprint_parts(step: Step) -> dict[str, Any]:
     """What defines a step's work: its command line (without how-to-run flags), the content of the local files
     its settings name, and the content of its inputs' outputs."""
     argv = [a for i, a in enumerate(step.argv) if a not in HOW_FLAGS and (i == 0 or step.argv[i - 1] not in HOW_FLAGS)]
@@ -366,6 +366,8 @@ def decide(step: Step, parts: dict[str, Any], record: dict[str, Any], selected: 
         return Decision("run", "new")
     if record.get("fingerprint") != digest(parts):
         return Decision("rerun", f"changed: {_changed(record.get('parts', {}), parts)}")
+    if record.get("status") == "done" and step.out is not None and not step.out.exists():
+        return Decision("rerun", f"its output {step.out} is gone")
     if record.get("status") == "done":
         return Decision("skip", "unchanged, skipped")
     return Decision("resume", "interrupted before: resuming")
@@ -376,13 +378,13 @@ def remove_outputs(step: Step) -> None:
         shutil.rmtree(step.dir)
 
 
-def _old_style(path: Path, pipeline: dict[str, Any]) -> bool:
+def _old_style(pipeline: dict[str, Any]) -> bool:
     return "steps" not in pipeline and any(k in pipeline for k in OLD_STAGES)
 
 
 def load_pipeline(path: Path) -> dict[str, Any]:
     pipeline = read_yaml_mapping(path, "pipeline")
-    if _old_style(path, pipeline):
+    if _old_style(pipeline):
         raise UserError(f"{path}: an old-style pipeline (one section per stage); pipelines are now named steps. "
                         f"`mathmind run {path} --upgrade > NEW.yaml` writes it in the new form (see README, `mathmind run`)")
     return check_pipeline(pipeline, str(path), _duplicate_step(path))
@@ -459,6 +461,8 @@ def run_pipeline(pipeline: dict[str, Any], start: str | None = None, only: str |
     run_dir = Path(pipeline["run_dir"])
     state_path = run_dir / "pipeline_state.json"
     state: dict[str, Any] = json.loads(state_path.read_text(encoding="utf-8")) if state_path.exists() else {}
+    # Records of old-style runs (no `parts`) describe other files: their steps count as new, and are not wiped.
+    state = {name: record for name, record in state.items() if isinstance(record, dict) and "parts" in record}
     steps = plan(pipeline, run_dir)
     by_name = {s.name: s for s in steps}
     selected, trusted = _selection(steps, start, only)
@@ -472,7 +476,7 @@ def run_pipeline(pipeline: dict[str, Any], start: str | None = None, only: str |
         return 0
     run_dir.mkdir(parents=True, exist_ok=True)
     for step in steps:
-        parts = fill_inputs(fingerprint_parts(step, state), by_name)
+        parts = fill_inputs(fingerprint_parts(step), by_name)
         record = state.get(step.name, {})
         decision = decide(step, parts, record, step.name in selected, step.name in trusted, force, [])
         if decision.action in ("skip", "trusted", "unselected"):
@@ -501,7 +505,7 @@ def print_plan(steps: list[Step], state: dict[str, Any], selected: set[str], tru
     running: set[str] = set()
     print(f"plan for {run_dir} ({len(steps)} steps; state in {run_dir / 'pipeline_state.json'}); nothing is run")
     for i, step in enumerate(steps, 1):
-        parts = fingerprint_parts(step, state)
+        parts = fingerprint_parts(step)
         pending = [u for u in step.upstream if u in running]
         if not pending:
             parts = fill_inputs(parts, by_name)
@@ -539,7 +543,7 @@ def run(args: argparse.Namespace) -> int:
     path = shipped(args.pipeline)
     if args.upgrade:
         old = read_yaml_mapping(path, "pipeline")
-        if not _old_style(path, old):
+        if not _old_style(old):
             raise UserError(f"{path}: already a pipeline of named steps (nothing to upgrade)")
         print(yaml.safe_dump(upgrade(old), allow_unicode=True, sort_keys=False), end="")
         return 0

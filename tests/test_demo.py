@@ -56,3 +56,30 @@ def test_demo_pipeline_is_a_plan_of_named_steps(tmp_path, capsys):
     assert f"dataset=demo_sharegpt custom_dataset_info={run}/dataset/data/dataset_info.json" in shown
     assert f"$ mathmind eval --model {run}/train/model --out {run}/eval_after/eval --name after" in shown
     assert f"$ mathmind report {run}/eval_before/eval {run}/eval_after/eval --out {run}/report/report.md" in shown
+
+
+def test_shortened_orca_math_demo_prints_accuracy_after_sft_and_each_kto_round(run_mathmind, tmp_path):
+    """Seed 004 on the tiny model: SFT, then two rounds of sample -> judge -> pairs -> KTO, each model evaluated."""
+    import yaml
+
+    out = tmp_path / "demo"
+    args = ["demo", "--recipe", "orca-math", "--out", str(out), "--train", "300", "--test", "20", "--epochs", "1",
+            "--sample-questions", "16"]
+    proc = run_mathmind(*args, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    run = out / "orca-run"
+    shown = proc.stdout.split("held-out accuracy (20 problems", 1)[1]
+    for name, label in (("sft", "after SFT"), ("kto1", "after preference round 1 (KTO)"), ("kto2", "after preference round 2 (KTO)")):
+        rows = json.loads((run / f"eval_{name}" / "eval" / "summary.json").read_text())["rows"]
+        value = next(r["value"] for r in rows if r["filter"] == "boxed")
+        assert re.search(rf"{re.escape(label)}\s+{value:.1%}", shown), shown                   # the printed number is measured
+    for i, start in ((1, "sft"), (2, "kto1")):
+        assert len((run / f"samples{i}" / "records.jsonl").read_text().splitlines()) == 16 * 4
+        summary = json.loads((run / f"pairs{i}" / "data" / f"orca{i}.summary.json").read_text())
+        assert summary["questions"] == 16 and summary["kto_desirable"] + summary["kto_undesirable"] >= 16
+        launched = yaml.safe_load((run / f"kto{i}" / "model.mathmind" / "recipe.torchrun.yaml").read_text())
+        assert launched["stage"] == "kto" and launched["dataset"] == f"orca{i}_kto"
+        assert launched["model_name_or_path"] == str(run / start / "model")                  # each round starts from the last
+    assert "| sft | kto1 | kto2 |" in (run / "report" / "report.md").read_text()
+    again = run_mathmind(*args, timeout=900)
+    assert again.returncode == 0 and again.stderr.count("unchanged, skipped") == 16, again.stderr[-2000:]

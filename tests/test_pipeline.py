@@ -162,6 +162,21 @@ def test_shipped_pipelines_plan_every_step(run_mathmind, tmp_path):
     assert seed003.stdout.count("RUN: new") == len(steps) == 13
 
 
+def test_orca_math_pipeline_is_sft_then_two_preference_rounds(run_mathmind, tmp_path):
+    shown = run_mathmind("run", "recipes/pipelines/orca_math_qwen2.5_7b.yaml", "--plan", cwd=str(tmp_path))
+    assert shown.returncode == 0, shown.stderr
+    steps = {s.name: s for s in plan(load_pipeline(ROOT / "recipes/pipelines/orca_math_qwen2.5_7b.yaml"), Path("runs/orca_math"))}
+    commands = [s.command for s in steps.values()]
+    assert [commands.count(c) for c in ("distill", "train", "sample", "judge", "pairs", "eval", "report")] == [1, 3, 2, 3, 2, 4, 1]
+    assert shown.stdout.count("RUN: new") == len(steps) == 17
+    run = "runs/orca_math"
+    assert steps["samples2"].argv[:5] == ["sample", "--questions", f"{run}/teacher_judged/judged.jsonl", "--model-path", f"{run}/kto1/model"]
+    kto2 = steps["kto2"].argv
+    assert f"model_name_or_path={run}/kto1/model" in kto2 and f"custom_dataset_info={run}/pairs2/data/dataset_info.json" in kto2
+    assert [w for w in kto2 if w.startswith("dataset=")][-1] == "dataset=orca2_kto"                  # the override wins
+    assert steps["report"].argv[1:5] == [f"{run}/eval_{m}/eval" for m in ("base", "sft", "kto1", "kto2")]
+
+
 def test_old_style_pipeline_gets_one_error_and_an_upgrade(run_mathmind, tmp_path):
     old = {"run_dir": "runs/x", "distill": {"questions": "q.jsonl"}, "judge": {"mode": "rule"},
            "convert": {"format": "sharegpt", "name": "d"}, "train": {"recipe": "recipes/tiny/full_sft.yaml"},
