@@ -55,6 +55,21 @@ CONCLUDE = {
     "bn": ["অতএব, মোট {v} টাকা।", "সুতরাং, তার কাছে {v}টি আপেল আছে।"],
     "te": ["కాబట్టి, మొత్తం {v} రూపాయలు.", "అందువల్ల, ఆమె దగ్గర {v} పండ్లు ఉన్నాయి."],
 }
+# Endings without an answer phrase or a conclusion word: a statement, a computed result, a bold value.
+ENDINGS = {
+    "en": [("statement", "Janet makes ${v} every day at the farmers' market."), ("computation", "She makes 9 × 2 = ${v} every day."),
+           ("bold", "So, Janet makes **${v}** every day."), ("conclusion", "In conclusion, she earns {v} dollars.")],
+    "zh": [("statement", "珍妮特每天在农贸市场赚{v}美元。"), ("computation", "她每天赚 9×2={v} 美元。"), ("phrase", "最终答案：{v}")],
+    "ja": [("statement", "ジャネットは毎日{v}ドル稼ぎます。"), ("computation", "9×2={v}ドルです。"), ("phrase", "答え：{v}ドル")],
+    "de": [("statement", "Janet verdient täglich {v} Dollar."), ("computation", "Sie verdient 9 × 2 = {v} Dollar pro Tag.")],
+    "fr": [("statement", "Janet gagne {v} dollars par jour."), ("computation", "Elle gagne 9 × 2 = {v} dollars par jour.")],
+    "es": [("statement", "Janet gana {v} dólares al día."), ("computation", "Ella gana 9 × 2 = {v} dólares al día.")],
+    "ru": [("statement", "Джанет зарабатывает {v} долларов в день."), ("computation", "Она зарабатывает 9 × 2 = {v} долларов в день.")],
+    "sw": [("statement", "Janet anapata dola {v} kila siku."), ("computation", "Anapata 9 × 2 = {v} kila siku.")],
+    "th": [("computation", "เธอได้เงิน 9 × 2 = {v} ดอลลาร์ต่อวัน"), ("conclusion", "ดังนั้น เจเน็ตได้เงิน {v} ดอลลาร์ต่อวัน")],
+    "bn": [("statement", "জ্যানেট প্রতিদিন {v} ডলার আয় করে।"), ("computation", "সে প্রতিদিন 9 × 2 = {v} ডলার আয় করে।")],
+    "te": [("statement", "జానెట్ రోజుకు {v} డాలర్లు సంపాదిస్తుంది."), ("computation", "ఆమె రోజుకు 9 × 2 = {v} డాలర్లు సంపాదిస్తుంది.")],
+}
 STEP = {
     "en": "First, {a} times {b} is {ab}. Then we add {c} to get {abc}. Let me double-check: {a} x {b} = {ab}.",
     "zh": "首先，{a} 乘以 {b} 等于 {ab}。然后加上 {c}，得到 {abc}。再检查一遍：{a}×{b}={ab}。",
@@ -240,6 +255,19 @@ def number_words(rng: random.Random, out: Builder, lang: str) -> None:
     out.add(lang, "words", "plain", f"#### {gold}", answer, "accept" if i == j else "reject")
 
 
+def endings(rng: random.Random, out: Builder, lang: str) -> None:
+    """Worked steps ending in a plain statement, a computed result or a bold value, in each language."""
+    p = problem(rng)
+    gold = p["abc"]
+    value = gold if rng.random() < 0.6 else wrong_value(rng, gold)
+    form, template = rng.choice(ENDINGS[lang])
+    answer = f"{STEP[lang].format(**p)}\n\n{template.format(v=shown_number(rng, value, lang))}"
+    kind = "plain"
+    if rng.random() < 0.3:
+        answer, kind = f"<think>\nSo {p['ab']} plus {p['c']}... maybe {value + 2}?\n</think>\n\n{answer}", "think_summary"
+    out.add(lang, form, kind, gold_text(rng, gold), answer, "accept" if value == gold else "reject")
+
+
 def fractions(rng: random.Random, out: Builder, lang: str) -> None:
     """Slash fractions read whole in a final-answer phrase: 21/5, -3/4, 1 1/2."""
     top, bottom = rng.choice([(21, 5), (7, 4), (5, 3), (9, 8), (13, 6)])
@@ -280,6 +308,8 @@ def nothing_to_keep(rng: random.Random, out: Builder, lang: str) -> None:
     out.add(lang, "none", "truncated", gold_text(rng, gold), f"{STEP[lang].format(**p)[:-20]}", "reject", "length")
     out.add(lang, "none", "truncated_stop", gold_text(rng, gold), f"{first.format(**p)} {stop}", "reject")
     out.add(lang, "none", "refused", gold_text(rng, gold), REFUSE[lang], "reject")
+    out.add(lang, "none", "think_unfinished", gold_text(rng, gold),
+            f"<think>\n{STEP[lang].format(**p)} The answer is {gold}? Let me check {p['a']} x", "reject")
     other = gold + rng.choice([2, 10])
     pair = (gold, other) if rng.random() < 0.5 else (other, gold)
     out.add(lang, "phrase", "hedged", gold_text(rng, gold), f"{STEP[lang].format(**p)}\n\n{HEDGE[lang].format(v=pair[0], w=pair[1])}", "reject")
@@ -318,6 +348,8 @@ def main() -> None:
             explicit_and_twists(rng, out, lang)
         for _ in range(24):
             conclusions(rng, out, lang)
+        for _ in range(10):
+            endings(rng, out, lang)
         for _ in range(8):
             closing_lines(rng, out, lang)
             number_words(rng, out, lang)

@@ -66,6 +66,9 @@ CHECK = re.compile(
     r"or\b|probe|prüf|überprüf|das\s+(?:sind|entspricht|ist)|v[ée]rif|c'est|soit|verific|comprob|es\s+decir|o\s+sea|"
     r"провер|то\s+есть|это\s|kuhakiki|hakiki|yaani|ตรวจสอบ|หรือ|যাচাই|পরীক্ষা|অর্থাৎ|తనిఖీ|ధృవీకరణ|అంటే|"
     r"验证|检验|檢驗|检查|验算|即|也就是|换算|相当于|注|这是|確認|検算|つまり|これは)", re.I)
+# A comparison after a conclusion is a remark: "That's 3 more than last week."
+COMPARISON = re.compile(r"\b(?:more|less|fewer|than|mehr|weniger|als|plus|moins|que|más|menos|больше|меньше|чем|zaidi|"
+                        r"kuliko|pungufu)\b|比|より|มากกว่า|น้อยกว่า|বেশি|কম|ఎక్కువ|తక్కువ", re.I)
 # A self-correction: what comes after it replaces what came before.
 CORRECTION = re.compile(
     r"\b(?:wait|actually|oops|mistake|wrong|incorrect|correction|let\s+me\s+re(?:do|calculate|check)|"
@@ -184,6 +187,25 @@ def _values(text: str) -> list[str]:
     return found
 
 
+def _result(text: str) -> list[str]:
+    """[the value right after the last `=`] ("4+5=9 points in the 40 minutes" -> 9), else []."""
+    if "=" not in text:
+        return []
+    after = text.rsplit("=", 1)[1]
+    m = VALUE.match(after, re.match(r"\s*[$￥¥€£]?\s*", after).end())
+    if not m or OPERATOR.search(after[m.end():m.end() + 3]):
+        return []
+    value = number_value(after[m.start():m.end() + 3])
+    return [value] if value else []
+
+
+def _same_number(a: str | None, b: str | None) -> bool:
+    try:
+        return a is not None and b is not None and Decimal(a) == Decimal(b)
+    except InvalidOperation:
+        return a == b
+
+
 def _segment_final(segment: str, marker: str) -> Final | None:
     """The value a commitment's text holds: a number (or fraction), else a number in words; hedges flagged."""
     value = number_value(segment)
@@ -220,24 +242,32 @@ def _closing(text: str, after: int) -> Final | None:
                 return Final(line.strip(), number_value(line), "closing_line")
             break
     remarks = 0
-    statement = None                   # the last sentence, when it states one number and nothing else
+    # The last sentence, when it states one number ("Janet makes $18 every day.") or ends in one computed
+    # result ("She makes 9 * 2 = $18 every day."): the answer unless a conclusion stands before it.
+    statement = None
     # Only a finished text ends in a statement: one cut mid-sentence is reasoning that stopped.
     finished = FINISHED.search(tail) is not None
-    for from_end, (_, sentence) in enumerate(reversed(_sentences(tail))):
+    last_numeric = True                # no sentence with numbers (other than a check) after this one
+    for _, sentence in reversed(_sentences(tail)):
         s = sentence.strip()
         has_digits = NUMBER.search(s) is not None
         if CHECK.search(s) or s.startswith(("(", "（")):
             continue                   # a check or a conversion after the answer
+        if CORRECTION.search(s):
+            break                      # a self-correction: nothing before it stands
         cues = list(CONCLUSION.finditer(s))
         if cues:
-            # The clause from the last cue that still has a value after it ("So she has 18 apples in total.").
-            for cue in reversed(cues):
-                clause = s[cue.start():]
-                clause = clause.rsplit("=", 1)[1] if "=" in clause else clause
-                values = _values(clause)
+            # The clause from the last cue that still has a value after it ("So she has 18 apples in total."),
+            # else the whole sentence ("She sold 72 clips altogether."); after `=`, only the result.
+            for start in [cue.start() for cue in reversed(cues)] + [0]:
+                clause = s[start:]
+                values = _result(clause) or _values(clause)
                 if values:
                     break
             if len(values) == 1:
+                if statement is not None and not _same_number(statement.value, values[0]) and \
+                        not COMPARISON.search(statement.raw):
+                    return Final(s, None, "conclusion")      # "So she has 18 in total. She has 19." is ambiguous
                 return Final(clause.strip(), values[0], "conclusion")
             if values:
                 return Final(clause.strip(), None, "conclusion", hedged=HEDGE.search(clause) is not None)
@@ -246,10 +276,13 @@ def _closing(text: str, after: int) -> Final | None:
                 return Final(clause.strip(), words, "conclusion", words=True)
         if not has_digits:
             continue                   # "我觉得就是这个。", "Hope this helps!"
+        if last_numeric and _result(s):
+            return Final(s.rsplit("=", 1)[1].strip(), _result(s)[0], "computation")
         if OPERATOR.search(s) or len(_values(s)) > 1 or remarks == 2:
             break                      # the reasoning goes on: nothing before it was the conclusion
-        if from_end == 0 and finished:
+        if last_numeric and finished:
             statement = Final(s, number_value(s), "statement")
+        last_numeric = False
         remarks += 1                   # "That's 3 more than last week."
     # "Janet makes $18 every day." ending the worked steps: a plain statement of one number.
     return statement
@@ -376,7 +409,8 @@ def judge_by_rule(answer: str | None, gold: object, finish_reason: str | None = 
     text = strip_think(answer or "").strip()
     if not text:
         return RuleVerdict("reject", "empty_answer", None, gold_v)
-    if finish_reason == "length":
+    # An open <think> that never closes: the model was cut off before it answered.
+    if finish_reason == "length" or ("<think>" in text and "</think>" not in (answer or "")):
         return RuleVerdict("reject", "truncated", None, gold_v)
     if gold_v is None:
         return RuleVerdict("undecided", "no_gold_value", None, None)
