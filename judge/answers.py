@@ -46,7 +46,8 @@ ANSWER_PHRASES = [
     r"(?:తుది\s*|చివరి\s*)?సమాధానం\s*(?:[:=]|is\b|(?=\s*[$\d]))",
     r"####",
 ]
-PHRASE = re.compile("|".join(f"(?:{p})" for p in ANSWER_PHRASES), re.I)
+# The lookahead (each phrase's possible first letters) lets the scan skip most positions of long texts.
+PHRASE = re.compile("(?=[tfcadelrjоиОИ最答#คচউతచస])(?:" + "|".join(f"(?:{p})" for p in ANSWER_PHRASES) + ")", re.I)
 BOXED = re.compile(r"\\(?:boxed|fbox)\s*\{")
 # Words that lead a concluding sentence ("So ...", "The total is ...", "所以...", "综上所述...").
 CONCLUSION = re.compile(
@@ -66,6 +67,9 @@ CHECK = re.compile(
     r"or\b|probe|prüf|überprüf|das\s+(?:sind|entspricht|ist)|v[ée]rif|c'est|soit|verific|comprob|es\s+decir|o\s+sea|"
     r"провер|то\s+есть|это\s|kuhakiki|hakiki|yaani|ตรวจสอบ|หรือ|যাচাই|পরীক্ষা|অর্থাৎ|తనిఖీ|ధృవీకరణ|అంటే|"
     r"验证|检验|檢驗|检查|验算|即|也就是|换算|相当于|注|这是|確認|検算|つまり|これは)", re.I)
+# A conversion inside a concluding sentence: "3 小时，即180分钟", "3 hours, that is 180 minutes".
+CONVERTED = re.compile(r"(?:[，,;；(（]|\s)\s*(?:即|也就是|相当于|换算|that\s+is|which\s+is|i\.e\.|das\s+sind|soit|c'est-à-dire|"
+                       r"es\s+decir|o\s+sea|то\s+есть|yaani|คิดเป็น|অর্থাৎ|అంటే|つまり)", re.I)
 # A comparison after a conclusion is a remark: "That's 3 more than last week."
 COMPARISON = re.compile(r"\b(?:more|less|fewer|than|mehr|weniger|als|plus|moins|que|más|menos|больше|меньше|чем|zaidi|"
                         r"kuliko|pungufu)\b|比|より|มากกว่า|น้อยกว่า|বেশি|কম|ఎక్కువ|తక్కువ", re.I)
@@ -80,7 +84,7 @@ HEDGE = re.compile(r"\b(?:either|or|maybe|perhaps|possibly|oder|ou|o|или|ли
 BOLD = re.compile(r"\*\*([^*\n]{1,60})\*\*")
 THINK_END = re.compile(r"^.*</think>", re.S)
 # A number: thousands groups (1,234 / 1，234 / 1 234), decimals with . or a decimal comma, sign.
-NUMBER = re.compile(r"[-−]?(?:\d{1,3}(?:[,，]\d{3})+|\d{1,3}(?:[  \u202f]\d{3})+(?![\d.,])|\d+)(?:[.,]\d+)?")
+NUMBER = re.compile(r"(?=[-−\d])[-−]?(?:\d{1,3}(?:[,，]\d{3})+|\d{1,3}(?:[  \u202f]\d{3})+(?![\d.,])|\d+)(?:[.,]\d+)?")
 # Fractions: \frac{a}{b}, a/b (the trailing full stop of a sentence is not a decimal point), -a/b.
 FRACTION = re.compile(r"\\d?frac\s*\{([^{}]+)\}\s*\{([^{}]+)\}|(?<![\d.,/])(-?\d+)\s*/\s*(\d+)(?![\d/]|[.,]\d)")
 MIXED = re.compile(r"(?<![\d.,/])(\d+)\s+(\d+)\s*/\s*(\d+)(?![\d/]|[.,]\d)")
@@ -89,12 +93,13 @@ CHOICE = re.compile(r"(?<![A-Za-z])\(?([A-J])\)?(?![A-Za-z])")
 SIMPLE_NUMBER = re.compile(r"\s*[$￥¥€£]?\s*[-−]?[\d.,，  /]+\s*(?:\\?%)?\s*[^\W\d_]*(?:\s+[^\W\d_]+)*\s*[.。]?\s*")
 # A line that is only a number: "180.0", "$18", "**42**", "18 dollars".
 BARE_LINE = re.compile(r"\s*[*$\\(（]*\s*[$￥¥€£]?\s*[-−]?\d[\d.,，  /]*\s*(?:\\?%)?(?:\s*[^\W\d_]{1,12}){0,3}\s*[*)）$]*\s*[.。]?\s*")
-VALUE = re.compile(f"{MIXED.pattern}|{FRACTION.pattern}|{NUMBER.pattern}")
+VALUE = re.compile(f"(?=[-−\\d\\\\])(?:{MIXED.pattern}|{FRACTION.pattern}|{NUMBER.pattern})")
 FINISHED = re.compile(r"[.。!?！？।)）*$]\s*$")
 SENTENCE_BREAK = re.compile(r"[。！？!?।]+|\.(?=\s|$)|\n+")
 OPERATOR = re.compile(r"[=+×÷*/]|\d\s*[x-]\s*\d")
 SEGMENT_CHARS = 120  # how far after an answer phrase its value may start
 TAIL_SENTENCES = 12  # how many sentences from the end a conclusion may stand
+SENTENCE_CHARS = 1000  # the end of a sentence that is read (a result comes at its end)
 # Digits of other scripts (Bengali, Telugu, Thai, Devanagari, Arabic-Indic, full width) read as 0-9.
 DIGITS = str.maketrans({chr(base + i): str(i) for base in (0x09E6, 0x0C66, 0x0E50, 0x0966, 0x0660, 0x06F0, 0xFF10)
                         for i in range(10)})
@@ -249,7 +254,7 @@ def _closing(text: str, after: int) -> Final | None:
     finished = FINISHED.search(tail) is not None
     last_numeric = True                # no sentence with numbers (other than a check) after this one
     for _, sentence in reversed(_sentences(tail)):
-        s = sentence.strip()
+        s = sentence.strip()[-SENTENCE_CHARS:]
         has_digits = NUMBER.search(s) is not None
         if CHECK.search(s) or s.startswith(("(", "（")):
             continue                   # a check or a conversion after the answer
@@ -264,6 +269,12 @@ def _closing(text: str, after: int) -> Final | None:
                 values = _result(clause) or _values(clause)
                 if values:
                     break
+            converted = CONVERTED.search(clause)
+            if len(values) > 1 and converted and not HEDGE.search(clause):
+                clause = clause[:converted.start()]          # "3 小时，即180分钟": the conversion is not the answer
+                values = _values(clause)
+            if len(values) > 1 and "1" in values and not HEDGE.search(clause):
+                values = [v for v in values if v != "1"]      # "1日に18ドル", "1 box holds 18 eggs"
             if len(values) == 1:
                 if statement is not None and not _same_number(statement.value, values[0]) and \
                         not COMPARISON.search(statement.raw):

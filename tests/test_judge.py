@@ -62,6 +62,9 @@ STEPS = "First, 12 x 3 = 36 apples. Then 36 + 139 = 175.\n\n"
     ("The answer is 1 1/2.", "\\frac{3}{2}", "phrase", "3/2"),
     ("উত্তর হল ১৭২।", 172, "phrase", "172"),                                    # Bengali digits
     ("Die Antwort lautet 1.920 Euro.", 1920, "phrase", "1.920"),                  # German thousands
+    ("9 × 2 = 18.\n\nしたがって、彼女は1日に18ドル稼ぎます。", 18, "conclusion", "18"),
+    ("所以一共需要3小时，即180分钟。", 3, "conclusion", "3"),                       # a conversion in the sentence
+    ("Janet sells 16 - 3 - 4 = 9 eggs.\nShe makes 9 * 2 = $18 every day.", 18, "computation", "18"),
 ])
 def test_forms_people_write_are_decided(answer, gold, form, extracted):
     result = judge_by_rule(answer, gold)
@@ -77,6 +80,8 @@ def test_forms_people_write_are_decided(answer, gold, form, extracted):
     ("The answer is 2 hours.\n\nThat is 120 minutes.", "#### 120", "different"),              # conversion after
     ("So it takes 2 hours in total. That is 120 minutes.", "#### 120", "different"),
     ("The answer is 0.25.", "#### 25", "different"),                                          # a percent was asked
+    ("<think>\n9 x 2 = 18, so the answer is 18? Let me check 9 x", "#### 18", "truncated"),     # thinking never closed
+    ("所以一共需要3小时，即180分钟。", "#### 180", "different"),
 ])
 def test_answers_with_nothing_to_keep_are_rejected(answer, gold, reason):
     result = judge_by_rule(answer, gold)
