@@ -1,6 +1,15 @@
 # Two commands on a fresh machine:  `make demo`  and  `make test`.
-# Each creates .venv on first use. torch is pinned by constraints.txt to the CPU wheel this kind of
-# machine has on disk (an unpinned torch would pull a multi-GB CUDA build); the package never pins torch.
+# Each creates .venv on first use. The package never pins torch; these environments get TORCH (a requirement or
+# a wheel file; constraints.txt holds it at 2.13.0) from TORCH_INDEX when set, else from pip's own index:
+#   - PyPI (Linux x86_64) serves the CUDA build there, with several GB of NVIDIA wheels;
+#   - the project's build machines serve the CPU wheel they keep on disk (pip's find-links).
+#   make demo TORCH_INDEX=https://download.pytorch.org/whl/cpu     the CPU build (~200 MB) from PyTorch's index
+#   make demo TORCH_INDEX=https://download.pytorch.org/whl/cu128   a CUDA 12.8 build
+#   make demo TORCH=/path/to/torch-2.13.0+cpu-cp311-...whl         a wheel file you have
+# (`make clean` first to rebuild an existing .venv.)
+TORCH       ?= torch==2.13.0
+TORCH_INDEX ?=
+TORCH_FROM  := $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
@@ -30,14 +39,15 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -c constraints.txt torch==2.13.0 -e '.[dev]'
+	$(PY) -m pip install -q -c constraints.txt $(TORCH_FROM) "$(TORCH)"
+	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'
 	touch $@
 
 $(OM_STAMP): constraints.txt
 	$(PYTHON) -m venv $(OM_VENV)
 	$(OM_VENV)/bin/pip install -q --upgrade pip
 	$(OM_VENV)/bin/pip download -q openmind==1.0.0 --no-deps --python-version 3.10 --only-binary=:all: -d $(OM_VENV)/wheels
-	$(OM_VENV)/bin/pip install -q -c constraints.txt torch==2.13.0
+	$(OM_VENV)/bin/pip install -q -c constraints.txt $(TORCH_FROM) "$(TORCH)"
 	$(OM_VENV)/bin/pip install -q -c constraints.txt --ignore-requires-python "datasets>=2.18,<=2.21" "numpy<2" \
 		openmind-hub==0.9.1 einops==0.8.0 sentencepiece tabulate tiktoken tokenizers docker decorator "pyarrow<20" \
 		transformers==4.45.2 accelerate==1.0.0rc1 peft==0.14.0
@@ -53,7 +63,7 @@ $(CHROMEDRIVER):
 $(LF_STAMP): constraints.txt
 	$(PYTHON) -m venv $(LF_VENV)
 	$(LF_VENV)/bin/pip install -q --upgrade pip
-	$(LF_VENV)/bin/pip install -q -c constraints.txt torch==2.13.0
+	$(LF_VENV)/bin/pip install -q -c constraints.txt $(TORCH_FROM) "$(TORCH)"
 	$(LF_VENV)/bin/pip install -q -c constraints.txt --no-deps llamafactory==0.9.5
 	$(LF_VENV)/bin/python -c "import re, sys; from importlib.metadata import requires; skip = set(sys.argv[1:]); \
 		print('\n'.join(r for r in requires('llamafactory') if 'extra ==' not in r and re.match(r'[\w.-]+', r)[0] not in skip))" \

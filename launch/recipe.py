@@ -39,7 +39,8 @@ SPEED_KEYS: dict[str, str] = {
     "neat_packing": "packing",                 # LLaMA-Factory: packing without attention across samples
     "enable_liger_kernel": "liger",            # LLaMA-Factory
     "use_liger_kernel": "liger",               # transformers TrainingArguments
-    "gradient_checkpointing": "gradient_checkpointing",        # transformers
+    "gradient_checkpointing": "gradient_checkpointing",        # transformers 4 (and TRL)
+    "activation_checkpointing": "gradient_checkpointing",      # transformers 5
     "use_gradient_checkpointing": "gradient_checkpointing",    # openMind
     "disable_gradient_checkpointing": "!gradient_checkpointing",   # LLaMA-Factory
     "flash_attn": "attention",                 # LLaMA-Factory: auto | disabled | sdpa | fa2

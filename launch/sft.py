@@ -98,7 +98,8 @@ def sft_config(values: dict[str, Any], kind_args: dict[str, Any], backend: str) 
     if options.packing:
         kwargs["packing_strategy"] = "bfd"
     # Decided once the model is loaded (memory estimate) unless the recipe says; see train().
-    kwargs["gradient_checkpointing"] = bool(options.gradient_checkpointing)
+    kwargs["activation_checkpointing" if "activation_checkpointing" in fields else "gradient_checkpointing"] = \
+        bool(options.gradient_checkpointing)
     kwargs.setdefault("assistant_only_loss", True)
     kwargs.setdefault("report_to", "none")
     kwargs.setdefault("bf16", False)          # SFTConfig would default to bf16; the recipe says what it wants
@@ -186,7 +187,8 @@ def checkpointing_needed(model: Any, values: dict[str, Any], config: Any, memory
 
     A deliberately rough estimate: weights, gradients and Adam states per parameter (fp32 master weights,
     or DeepSpeed's partitions), plus the activations a decoder layer keeps per token for backward
-    (~16 x hidden + 8 x intermediate bytes in half precision, twice that in fp32) for the longest batch.
+    (~16 x hidden + 8 x intermediate bytes in half precision, twice that in fp32) for the longest batch, plus
+    fixed overheads.
     Checkpointing recomputes those activations, costing ~1/3 more compute, so it is only worth it when needed.
     """
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
@@ -202,8 +204,10 @@ def checkpointing_needed(model: Any, values: dict[str, Any], config: Any, memory
     intermediate = int(getattr(text, "intermediate_size", 4 * hidden) or 4 * hidden)
     per_token_layer = (16 * hidden + 8 * intermediate) * (1 if half else 2)
     tokens = config.per_device_train_batch_size * (config.max_length or 1024)
+    # Runtime context and workspaces (~2 GiB), plus DeepSpeed's communication buckets (~4 GiB as shipped).
+    overhead = (2 + (4 if stage is not None else 0)) * 1024**3
     needed = trainable * per_trainable + frozen * (2 if half else 4) + tokens * int(text.num_hidden_layers) * per_token_layer
-    return needed > 0.85 * memory_bytes
+    return needed + overhead > 0.85 * memory_bytes
 
 
 def lora_config(values: dict[str, Any]) -> Any:
@@ -244,8 +248,10 @@ def train(recipe_path: Path) -> None:
     else:
         config.use_liger_kernel = options.liger
     if options.gradient_checkpointing is None:
-        config.gradient_checkpointing = checkpointing_needed(model, values, config, device_memory_bytes(spec),
-                                                             int(os.environ.get("WORLD_SIZE", "1")))
+        needed = checkpointing_needed(model, values, config, device_memory_bytes(spec), int(os.environ.get("WORLD_SIZE", "1")))
+        for name in ("activation_checkpointing", "gradient_checkpointing"):   # transformers 5 reads the first, TRL the second
+            if hasattr(config, name):
+                setattr(config, name, needed)
     notes.append(f"gradient checkpointing {'on' if config.gradient_checkpointing else 'off'}"
                  + (" (memory estimate)" if options.gradient_checkpointing is None else " (recipe)")
                  + f", liger kernels {'on' if config.use_liger_kernel else 'off'}, packing {'on' if options.packing else 'off'}")

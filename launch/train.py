@@ -176,7 +176,7 @@ def prepare(args: argparse.Namespace, environ: dict[str, str]) -> Launch:
         values, changes = render_for_openmind(values, om)
         notes += changes
         checkpoint = last_checkpoint(output_dir)
-        if checkpoint and not values.get("resume_from_checkpoint"):
+        if checkpoint and not values.get("resume_from_checkpoint") and not values.get("overwrite_output_dir"):
             values["resume_from_checkpoint"] = str(checkpoint)
             notes.append(f"resuming from {checkpoint}")
     # Beside output_dir, not in it: openMind refuses a non-empty output_dir without a checkpoint.

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 OPENMIND_BIN = ROOT / ".venv-openmind" / "bin"
@@ -258,3 +259,22 @@ def test_one_gpu_of_eight_is_one_process_on_one_gpu(run_mathmind, workdir, tmp_p
     machine = {**os.environ, "PYTHONPATH": str(fake_torch(tmp_path / "site", "2.11.0+cu130", cuda_devices=8))}
     seen = detect(environ={**machine, **env})
     assert (seen.kind, seen.count) == ("cuda", 1)
+
+
+def training_recipes():
+    from mathmind.launch.recipe import shipped
+    root = shipped(Path("recipes/tiny/full_sft.yaml")).parents[1]
+    return sorted(p for p in root.rglob("*.yaml") if "stage" in (yaml.safe_load(p.read_text()) or {}))
+
+
+@pytest.mark.parametrize("recipe", training_recipes(), ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_every_shipped_recipe_checkpoints_often_enough_to_resume(recipe):
+    """At least 4 checkpoints per run: save_steps a ratio <= 0.25 of the run, or max_steps >= 4 x save_steps;
+    and a re-run resumes (overwrite_output_dir: true would start fresh)."""
+    values = yaml.safe_load(recipe.read_text())
+    assert values.get("save_strategy", "steps") == "steps" and not values.get("overwrite_output_dir"), recipe
+    save = values.get("save_steps", 500)
+    if save < 1:
+        assert save <= 0.25, recipe
+    else:
+        assert values.get("max_steps", -1) >= 4 * save, f"{recipe}: save_steps {save} with max_steps {values.get('max_steps')}"
