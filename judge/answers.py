@@ -33,7 +33,7 @@ from mathmind.judge.numwords import last_words_value, words_value
 
 # Phrases after which a response commits to its answer, in English, Chinese and the MGSM languages.
 ANSWER_PHRASES = [
-    r"(?:the\s+)?(?:final\s+|correct\s+)?answer\s*(?:is|:|=|would\s+be|will\s+be|should\s+be)",
+    r"(?:the\s+)?(?:final\s+|correct\s+)?answer\s*(?:is|:|=|(?:would|will|should|could|might|may|must)\s+be)",
     r"最终答案\s*(?:是|为|應為|应为|：|:)?", r"答案\s*(?:是|为|為|應為|应为|：|:)", r"(?<![回解])答\s*[:：]",
     r"答えは", r"答え\s*[:：]", r"最終的な答え\s*(?:は|[:：])",
     r"(?:die\s+)?(?:endg[üu]ltige\s+)?antwort\s*(?:lautet|ist|:)",
@@ -236,9 +236,9 @@ def _sentences(text: str) -> list[tuple[int, str]]:
 def _closing(text: str, after: int) -> Final | None:
     """The closing number line or the concluding sentence at the end of `text`, past position `after`.
 
-    Sentences without numbers, checks, conversions and lone remark numbers may follow a conclusion;
-    further reasoning (arithmetic, several numbers) may not. A conclusion with several values and no
-    `=` is returned without a value (ambiguous).
+    Sentences without numbers, checks, conversions and up to two remarks without arithmetic may follow
+    a conclusion; arithmetic may not. A conclusion with several values and no `=` is returned without a
+    value (ambiguous); a sentence the text stops in the middle of concludes nothing.
     """
     tail = text[after:]
     for line in reversed(tail.strip().splitlines()[-4:]):
@@ -253,8 +253,9 @@ def _closing(text: str, after: int) -> Final | None:
     # Only a finished text ends in a statement: one cut mid-sentence is reasoning that stopped.
     finished = FINISHED.search(tail) is not None
     last_numeric = True                # no sentence with numbers (other than a check) after this one
-    for _, sentence in reversed(_sentences(tail)):
+    for from_end, (_, sentence) in enumerate(reversed(_sentences(tail))):
         s = sentence.strip()[-SENTENCE_CHARS:]
+        cut = from_end == 0 and not finished         # the sentence the text stops in the middle of
         has_digits = NUMBER.search(s) is not None
         if CHECK.search(s) or s.startswith(("(", "（")):
             continue                   # a check or a conversion after the answer
@@ -264,7 +265,7 @@ def _closing(text: str, after: int) -> Final | None:
         if cues:
             # The clause from the last cue that still has a value after it ("So she has 18 apples in total."),
             # else the whole sentence ("She sold 72 clips altogether."); after `=`, only the result.
-            for start in [cue.start() for cue in reversed(cues)] + [0]:
+            for start in [cue.start() for cue in reversed(cues)] + ([] if cut else [0]):
                 clause = s[start:]
                 values = _result(clause) or _values(clause)
                 if values:
@@ -289,10 +290,14 @@ def _closing(text: str, after: int) -> Final | None:
             continue                   # "我觉得就是这个。", "Hope this helps!"
         if last_numeric and _result(s):
             return Final(s.rsplit("=", 1)[1].strip(), _result(s)[0], "computation")
-        if OPERATOR.search(s) or len(_values(s)) > 1 or remarks == 2:
+        if last_numeric and len(_values(s)) > 1 and HEDGE.search(s):
+            return Final(s, None, "statement", hedged=True)     # "The answer could be 18 or 16."
+        if OPERATOR.search(s) or remarks == 2:
             break                      # the reasoning goes on: nothing before it was the conclusion
-        if last_numeric and finished:
-            statement = Final(s, number_value(s), "statement")
+        if last_numeric and finished and len(_values(s)) == 1:
+            statement = Final(s, number_value(s), "statement", hedged=HEDGE.search(s) is not None)
+            if statement.hedged:
+                return statement       # "Maybe 18? Or 20?"
         last_numeric = False
         remarks += 1                   # "That's 3 more than last week."
     # "Janet makes $18 every day." ending the worked steps: a plain statement of one number.
