@@ -22,6 +22,7 @@ import random
 from pathlib import Path
 
 OUT = Path(__file__).parent / "data" / "judge_labelled.jsonl"
+HANDWRITTEN = Path(__file__).parent / "data" / "judge_handwritten.jsonl"
 LANGS = ["en", "zh", "ja", "de", "fr", "es", "ru", "sw", "th", "bn", "te"]
 
 # How each language commits to an answer explicitly: (form, template with {v}).
@@ -340,6 +341,14 @@ def specials(out: Builder) -> None:
     out.add("en", "boxed", "set", "\\{1, 2\\}", "The solutions are $\\boxed{\\{2, 1\\}}$.", "accept")
 
 
+def handwritten(out: Builder) -> None:
+    """Responses written by hand in other words than the templates above (labels set by hand), so the set
+    is not only what this file's templates produce: benchmarks/data/judge_handwritten.jsonl."""
+    for line in HANDWRITTEN.read_text(encoding="utf-8").splitlines():
+        r = json.loads(line)
+        out.add(r["lang"], r["form"], "handwritten", r["gold"], r["answer"], r["label"])
+
+
 def main() -> None:
     rng = random.Random(13)
     out = Builder()
@@ -359,6 +368,7 @@ def main() -> None:
             conversions(rng, out, lang)
             nothing_to_keep(rng, out, lang)
     specials(out)
+    handwritten(out)
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in out.rows), encoding="utf-8")
     labels = [r["label"] for r in out.rows]
