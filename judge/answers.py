@@ -14,10 +14,13 @@ A response commits to its answer in one of these forms (the `form` of a verdict)
   conclusion    the last result sentence, led by a conclusion word: "So the final amount is $1920.",
                 "The total is $2,125.", "综上所述，最终结果为 57500。", "这样得到 175。"
   closing_line  a last line that is only the number: "180.0", "$18"
+  computation   a last sentence ending in one computed result: "She makes 9 * 2 = $18 every day."
+  statement     a last sentence stating one number, no arithmetic: "Janet makes $18 every day."
 Numbers in words ("The answer is twelve", "答案是十二") are read in these forms too (judge/numwords.py).
 The last explicit commitment (boxed, phrase, bold) wins; a conclusion or closing line after it wins only
 after a self-correction ("Wait, I made a mistake"); checks, remarks and unit conversions after the
-answer never replace it.
+answer never replace it. Nothing committed, or a hedge ("either 12 or 14"), is a reject; a conclusion
+naming several values, or contradicted by the last sentence, is undecided.
 """
 
 from __future__ import annotations
@@ -110,7 +113,7 @@ class Final:
     """The response's final committed answer: the raw text found and its value as math-verify reads it."""
     raw: str
     value: str | None      # None: something was committed but it is not a number, fraction or choice
-    marker: str            # the form: boxed | phrase | bold | conclusion | closing_line
+    marker: str            # the form: boxed | phrase | bold | conclusion | closing_line | computation | statement
     hedged: bool = False   # "either 12 or 14": committed to no single value
     words: bool = False    # the value was written in words
 
