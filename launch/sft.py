@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -34,17 +35,37 @@ SHAREGPT_TAGS = {"role_tag": "from", "content_tag": "value", "user_tag": "human"
 ALPACA_COLUMNS = {"prompt": "instruction", "query": "input", "response": "output", "system": "system", "history": "history"}
 
 
-def sharegpt_messages(sample: dict[str, Any], entry: dict[str, Any]) -> list[dict[str, str]]:
+THINK = re.compile(r"^(<think>\n.*?\n</think>\n\n)(.*)$", re.S)
+
+
+def function_call_message(content: str) -> dict[str, Any]:
+    """A function_call turn in LLaMA-Factory's encoding (optional <think> block, then JSON {"name", "arguments"}) as
+    an assistant message with tool_calls, which the chat template renders as the model's own tool-call text."""
+    match = THINK.match(content)
+    thought, call = match.groups() if match else ("", content)
+    try:
+        calls = json.loads(call)
+    except json.JSONDecodeError:
+        return {"role": "assistant", "content": content}       # free text: trained as it is
+    calls = calls if isinstance(calls, list) else [calls]
+    if not all(isinstance(c, dict) and {"name", "arguments"} <= set(c) for c in calls):
+        return {"role": "assistant", "content": content}
+    return {"role": "assistant", "content": thought,
+            "tool_calls": [{"type": "function", "function": {"name": c["name"], "arguments": c["arguments"]}} for c in calls]}
+
+
+def sharegpt_messages(sample: dict[str, Any], entry: dict[str, Any]) -> list[dict[str, Any]]:
     columns = {"messages": "conversations", "system": "system", **entry.get("columns", {})}
     tags = {**SHAREGPT_TAGS, **entry.get("tags", {})}
-    roles = {tags["user_tag"]: "user", tags["assistant_tag"]: "assistant", tags["function_tag"]: "assistant",
+    roles = {tags["user_tag"]: "user", tags["assistant_tag"]: "assistant", tags["function_tag"]: "function",
              tags["observation_tag"]: "tool", tags["system_tag"]: "system"}
     messages = [{"role": "system", "content": sample[columns["system"]]}] if sample.get(columns["system"]) else []
     for turn in sample[columns["messages"]]:
         role = roles.get(turn[tags["role_tag"]])
         if role is None:
             raise UserError(f"unknown role {turn[tags['role_tag']]!r} (tags: {tags})")
-        messages.append({"role": role, "content": str(turn[tags["content_tag"]])})
+        content = str(turn[tags["content_tag"]])
+        messages.append(function_call_message(content) if role == "function" else {"role": role, "content": content})
     return messages
 
 
@@ -71,7 +92,8 @@ def load_messages(values: dict[str, Any], recipe_path: Path) -> list[dict[str, A
         convert = FORMATTINGS[entry.get("formatting", "alpaca")]
         for i, sample in enumerate(data[:values.get("max_samples") or len(data)]):
             try:
-                rows.append({"messages": convert(sample, entry)})
+                tools = entry.get("columns", {}).get("tools")   # LLaMA-Factory's column; TRL gives it to the chat template
+                rows.append({"messages": convert(sample, entry), "tools": (sample.get(tools) or None) if tools else None})
             except (KeyError, TypeError, ValueError, UserError) as e:
                 raise UserError(f"{path}: sample {i}: {e}") from None
     # A distill run writes answers in the order they arrive, which differs between runs: sorted, the

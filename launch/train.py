@@ -171,6 +171,11 @@ def prepare(args: argparse.Namespace, environ: dict[str, str]) -> Launch:
         values["ref_model"] = resolve_model(str(values["ref_model"]), dry_run=args.dry_run, notes=notes)
     values = absolute_paths(values)
     output_dir = Path(values["output_dir"])
+    if launcher == "openmind":
+        from mathmind.launch.openmind import refuse_tool_datasets
+        from mathmind.launch.recipe import registered_datasets
+
+        refuse_tool_datasets(values, registered_datasets(Recipe(recipe.path, values)) if values.get("custom_dataset_info") else {})
     if om:
         values = {**{k: v for k, v in hw.spec.trainer_args.items() if k in om.fields}, **values}
         values, changes = render_for_openmind(values, om)

@@ -3,6 +3,7 @@
 import json
 import os
 import stat
+from pathlib import Path
 
 import pytest
 
@@ -189,3 +190,30 @@ def test_bad_input_is_named_and_nothing_is_overwritten(run_mathmind, tmp_path):
     proc = run_mathmind("convert", "--in", str(src), "--out", str(out), "--format", "sharegpt", "--keep", "all",
                         "--register", str(info))
     assert proc.returncode == 2 and "dataset_info.json: not valid JSON" in proc.stderr and info.read_text() == "{broken"
+
+
+OPENMIND_BIN = Path(__file__).resolve().parents[1] / ".venv-openmind" / "bin"
+
+
+@pytest.mark.skipif(not (OPENMIND_BIN / "openmind-cli").exists() and not os.environ.get("MATHMIND_REQUIRE_OPENMIND"),
+                    reason="openMind's side environment is not built (make openmind-venv)")
+def test_openmind_trains_the_converted_formats_and_pot_is_refused(run_mathmind, tmp_path, tiny_model):
+    """openMind 1.0 reads the same dataset_info entries: the three user/assistant formats train together."""
+    src = write(tmp_path / "judged.jsonl", [{**RECORD, "id": str(i), "question": f"What is {i} + {i}?"} for i in range(4)])
+    for fmt in ("openmind-cot", "sharegpt", "alpaca"):
+        proc = run_mathmind("convert", "--in", str(src), "--out", str(tmp_path / "data" / f"{fmt}.json"), "--format", fmt,
+                            "--register", str(tmp_path / "data" / "dataset_info.json"))
+        assert proc.returncode == 0, proc.stderr
+    pot = write(tmp_path / "pot.jsonl", [{"id": "p", "question": "345 * 123 = ?", "answer": pot_answer("print(345 * 123)", 42435),
+                                          "verdict": "accept"}])
+    assert run_mathmind("convert", "--in", str(pot), "--out", str(tmp_path / "data" / "pot.json"), "--format", "pot",
+                        "--register", str(tmp_path / "data" / "dataset_info.json")).returncode == 0
+    common = ["train", "recipes/tiny/full_sft.yaml", "--launcher", "openmind", "--hardware", "cpu:1", f"model_name_or_path={tiny_model}",
+              f"custom_dataset_info={tmp_path / 'data' / 'dataset_info.json'}", "deepspeed=null", "max_steps=2", "cutoff_len=1024"]
+    env = {"PATH": f"{OPENMIND_BIN}:{os.environ['PATH']}"}
+    out = tmp_path / "saves" / "om"
+    proc = run_mathmind(*common, "dataset=openmind-cot,sharegpt,alpaca", f"output_dir={out}", env=env, cwd=str(tmp_path), timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
+    assert json.loads((out / "trainer_state.json").read_text())["global_step"] == 2
+    refused = run_mathmind(*common, "dataset=pot", f"output_dir={tmp_path / 'saves' / 'om_pot'}", env=env, cwd=str(tmp_path))
+    assert refused.returncode == 2 and "which openMind 1.0 cannot train" in refused.stderr

@@ -124,7 +124,23 @@ def test_seed_recipes_render_for_every_launcher(run_mathmind_module, workdir, re
     for launcher in ("llamafactory", "openmind", "torchrun"):
         proc = run_mathmind_module("train", recipe, "--launcher", launcher, "--hardware", "npu:8", "--dry-run",
                                    f"dataset={dataset}", cwd=str(workdir), env={**LF_PATH})
+        if launcher == "openmind" and dataset == "pot":      # refused up front, not left to fail inside openmind-cli
+            assert proc.returncode == 2 and "dataset pot: tool-call turns (function_call / observation), which openMind 1.0 " \
+                                            "cannot train" in proc.stderr
+            continue
         assert proc.returncode == 0, (launcher, proc.stdout[-2000:], proc.stderr)
+
+
+@pytest.mark.parametrize("recipe", ["recipes/tiny/orca_dpo.yaml", "recipes/tiny/orca_kto.yaml"])
+def test_preference_recipes_render_for_llamafactory(run_mathmind_module, workdir, recipe):
+    """auto gives dpo/kto to LLaMA-Factory on Ascend: the recipes' keys must be LLaMA-Factory's."""
+    proc = run_mathmind_module("train", recipe, "--hardware", "npu:8", "--dry-run", "model_name_or_path=models/tiny",
+                               "dataset=sharegpt", "custom_dataset_info=data/dataset_info.json", cwd=str(workdir), env={**LF_PATH})
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr
+    assert proc.stdout.startswith("launcher: llamafactory" if HAVE_LF else "launcher: torchrun")
+    if HAVE_LF:
+        rendered = rendered_recipe(proc.stdout)
+        assert rendered["stage"] == recipe.split("_")[-1].removesuffix(".yaml") and rendered["pref_beta"] == 0.1
 
 
 def test_unknown_key_is_named_against_the_installed_llamafactory(run_mathmind_module, workdir):
@@ -150,6 +166,35 @@ def weights(path):
 
 
 SYSTEM = "<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.<|im_end|>\n"
+# Seed 000's function_call turn as the model learns it: the thinking, then Qwen's <tool_call> JSON.
+POT_CALL = ('<think>\n首先给出思考过程:这是一道简单的数学运算题目,考察的是两个整数的乘法。直接调用Python代码计算即可。\n</think>\n\n'
+            '<tool_call>\n{"name": "python", "arguments": {"code": "def multiply(num1, num2):\\n    return num1 * num2\\n\\n'
+            'num1 = 345\\nnum2 = 123\\n\\nprint(f\'{num1} * {num2} = {multiply(num1, num2)}\')"}}\n</tool_call><|im_end|>')
+POT_TURNS = ("<|im_start|>user\n计算 345 * 123 = ?<|im_end|>\n<|im_start|>assistant\n" + POT_CALL + "\n"
+             "<|im_start|>user\n<tool_response>\n345 * 123 = 42435\n</tool_response><|im_end|>\n<|im_start|>assistant\n"
+             "因此,345 * 123 = 42435<|im_end|>")
+TOOLS_PROMPT = "\n\n# Tools\n\nYou may call one or more functions to assist with the user query."
+
+
+def test_mathmind_trainer_sees_the_pot_sample_as_llamafactory_does(workdir):
+    """The same sample through mathmind's trainer (TRL, recipes/templates/qwen.jinja): same turns, same trained tokens."""
+    from importlib import resources
+
+    from transformers import AutoTokenizer
+
+    from mathmind.launch.sft import load_messages
+    rows = load_messages({"dataset": "pot", "custom_dataset_info": str(workdir / "data" / "dataset_info.json")}, workdir / "r.yaml")
+    [row] = [r for r in rows if r["messages"][0]["content"] == "计算 345 * 123 = ?"]
+    assert row["messages"][1]["tool_calls"][0]["function"]["name"] == "python"
+    tokenizer = AutoTokenizer.from_pretrained(workdir / "models" / "tiny")
+    tokenizer.chat_template = resources.files("mathmind.recipes").joinpath("templates", "qwen.jinja").read_text()
+    out = tokenizer.apply_chat_template(row["messages"], tools=json.loads(row["tools"]), return_dict=True,
+                                        return_assistant_tokens_mask=True)
+    text = tokenizer.decode(out["input_ids"])
+    assert text.startswith("<|im_start|>system\nYou are a helpful assistant." + TOOLS_PROMPT)   # Qwen2's default system line
+    assert text.endswith(POT_TURNS + "\n")
+    trained = tokenizer.decode([t for t, m in zip(out["input_ids"], out["assistant_masks"]) if m])
+    assert trained == POT_CALL + "因此,345 * 123 = 42435<|im_end|>"
 
 
 @needs_llamafactory
@@ -164,15 +209,9 @@ def test_llamafactory_trains_each_format(run_mathmind_module, workdir, fmt):
     inputs, labels = printed_example(proc.stdout)
     first = json.loads((workdir / "data" / f"{fmt}.json").read_text())
     if fmt == "pot":     # LLaMA-Factory sorts nothing: its first example is the first sample, seed 000's
-        assert inputs.startswith(SYSTEM[:-len("<|im_end|>\n")] + "\n\n# Tools\n\nYou may call one or more functions")
-        assert '"name": "python", "description": "Run a Python 3 program' in inputs
-        call = ('<think>\n首先给出思考过程:这是一道简单的数学运算题目,考察的是两个整数的乘法。直接调用Python代码计算即可。\n</think>\n\n'
-                '<tool_call>\n{"name": "python", "arguments": {"code": "def multiply(num1, num2):\\n    return num1 * num2\\n\\n'
-                'num1 = 345\\nnum2 = 123\\n\\nprint(f\'{num1} * {num2} = {multiply(num1, num2)}\')"}}\n</tool_call><|im_end|>\n')
-        assert ("<|im_start|>user\n计算 345 * 123 = ?<|im_end|>\n<|im_start|>assistant\n" + call
-                + "<|im_start|>user\n<tool_response>\n345 * 123 = 42435\n</tool_response><|im_end|>\n<|im_start|>assistant\n"
-                "因此,345 * 123 = 42435<|im_end|>") in inputs
-        assert labels == call + "因此,345 * 123 = 42435<|im_end|>"          # the tool response and the prompt are masked
+        assert inputs.startswith(SYSTEM[:-len("<|im_end|>\n")] + TOOLS_PROMPT)
+        assert '"name": "python", "description": "Run a Python 3 program' in inputs and inputs.endswith(POT_TURNS)
+        assert labels == POT_CALL + "\n因此,345 * 123 = 42435<|im_end|>"   # the tool response and the prompt are masked
     elif fmt == "openmind-cot":   # seed 002's long system prompt; the answer in Thought/Solution tags
         assert inputs.startswith("<|im_start|>system\nYour role as an assistant involves thoroughly exploring questions")
         assert labels.startswith("<|begin_of_thought|>") and "<|im_start|>" not in labels
