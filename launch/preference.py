@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -25,8 +26,9 @@ from typing import Any
 import yaml
 
 from mathmind.errors import UserError
-from mathmind.launch.recipe import Recipe, dataset_file, registered_datasets
-from mathmind.launch.sft import SHAREGPT_TAGS, lora_config, sharegpt_messages, sft_config
+from mathmind.launch.recipe import Recipe, dataset_file, registered_datasets, speed_options
+from mathmind.launch.sft import (SHAREGPT_TAGS, checkpointing_needed, keep_trainable_fp32, load_model, load_tokenizer,
+                                 lora_config, sft_config, sharegpt_messages)
 
 
 def _assistant_turn(turn: Any, entry: dict[str, Any], where: str) -> dict[str, str]:
@@ -95,7 +97,6 @@ def preference_config(values: dict[str, Any], kind_args: dict[str, Any], backend
     own = {f.name for f in dataclasses.fields(config_class)} - set(kwargs)
     kwargs.update({k: v for k, v in values.items() if k in own})
     kwargs.setdefault("max_length", values.get("cutoff_len", 1024))
-    kwargs.setdefault("gradient_checkpointing", bool(values.get("use_gradient_checkpointing", False)))
     if "pref_beta" in values:
         kwargs["beta"] = float(values["pref_beta"])
     ftx = float(values.get("pref_ftx") or 0.0)
@@ -112,42 +113,41 @@ def preference_config(values: dict[str, Any], kind_args: dict[str, Any], backend
     return config_class(**kwargs)
 
 
-def load_model(path: str, config: Any, trust: bool) -> Any:
-    import torch
-    from transformers import AutoModelForCausalLM
+def build_trainer(recipe_path: Path) -> tuple[Any, list[str]]:
+    """The TRL trainer for the rendered recipe, ready to train, and notes for the log (tests inspect its batches).
 
-    dtype = torch.bfloat16 if config.bf16 else (torch.float16 if config.fp16 else torch.float32)
-    return AutoModelForCausalLM.from_pretrained(path, dtype=dtype, trust_remote_code=trust)
-
-
-def build_trainer(recipe_path: Path) -> Any:
-    """The TRL trainer for the rendered recipe, ready to train (tests inspect its batches)."""
-    from mathmind.hardware.runtime import prepare_runtime
+    Model loading, precision (fp32 master weights under bf16 unless DeepSpeed/LoRA/pure_bf16), the attention
+    kernel and the checkpointing estimate are SFT's (mathmind.launch.sft), so both trainers treat a recipe alike.
+    """
+    from mathmind.hardware.runtime import device_memory_bytes, prepare_runtime
 
     spec = prepare_runtime()
     from datasets import Dataset
-    from transformers import AutoTokenizer
+    from transformers import set_seed
     from trl import DPOTrainer, KTOTrainer
 
-    from mathmind.launch.recipe import TEMPLATES
-
     values = yaml.safe_load(recipe_path.read_text(encoding="utf-8"))
-    model_path = values["model_name_or_path"]
-    trust = bool(values.get("trust_remote_code", False))
-    tokenizer = AutoTokenizer.from_pretrained(model_path, trust_remote_code=trust)
-    if values.get("template") in TEMPLATES:
-        from importlib import resources
-
-        tokenizer.chat_template = resources.files("mathmind.recipes").joinpath("templates", TEMPLATES[values["template"]]).read_text("utf-8")
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    dataset = Dataset.from_list(load_preference_rows(values, recipe_path))
+    options = speed_options(values, str(recipe_path))
     config = preference_config(values, dict(spec.trainer_args), spec.dist_backend)
-    model = load_model(model_path, config, trust)
-    ref_model = load_model(str(values["ref_model"]), config, trust) if values.get("ref_model") else None
+    set_seed(config.seed)
+    tokenizer = load_tokenizer(values)
+    dataset = Dataset.from_list(load_preference_rows(values, recipe_path))
+    model, notes = load_model(values, config, spec)
+    ref_model = load_model({**values, "model_name_or_path": values["ref_model"]}, config, spec)[0] if values.get("ref_model") else None
+    if options.gradient_checkpointing is None:
+        needed = checkpointing_needed(model, values, config, device_memory_bytes(spec), int(os.environ.get("WORLD_SIZE", "1")))
+        for name in ("activation_checkpointing", "gradient_checkpointing"):   # transformers 5 reads the first, TRL the second
+            if hasattr(config, name):
+                setattr(config, name, needed)
+    notes.append(f"gradient checkpointing {'on' if config.gradient_checkpointing else 'off'}; "
+                 f"reference model: {values.get('ref_model') or 'the starting model'}")
     trainer_class = {"dpo": DPOTrainer, "kto": KTOTrainer}[values["stage"]]
-    return trainer_class(model=model, ref_model=ref_model, args=config, train_dataset=dataset, processing_class=tokenizer,
-                         peft_config=lora_config(values))
+    trainer = trainer_class(model=model, ref_model=ref_model, args=config, train_dataset=dataset, processing_class=tokenizer,
+                            peft_config=lora_config(values))
+    cast = keep_trainable_fp32(trainer.model, values, config)
+    if cast:
+        notes.append(f"mixed precision: {cast} trainable tensors kept in fp32, {'bf16' if config.bf16 else 'fp16'} compute")
+    return trainer, notes
 
 
 def train(recipe_path: Path) -> None:
@@ -155,11 +155,17 @@ def train(recipe_path: Path) -> None:
 
     from mathmind.tiny import portable_tokenizer_config
 
-    trainer = build_trainer(recipe_path)
+    trainer, notes = build_trainer(recipe_path)
     output_dir = Path(trainer.args.output_dir)
     checkpoint = get_last_checkpoint(str(output_dir)) if output_dir.is_dir() else None
-    if checkpoint and trainer.is_world_process_zero():
-        print(f"mathmind: resuming from {checkpoint}", flush=True)
+    if checkpoint and yaml.safe_load(recipe_path.read_text(encoding="utf-8")).get("overwrite_output_dir"):
+        notes.append(f"overwrite_output_dir: true: starting fresh, not from {checkpoint}")
+        checkpoint = None
+    if trainer.is_world_process_zero():
+        for note in notes:
+            print(f"mathmind: {note}", flush=True)
+        if checkpoint:
+            print(f"mathmind: resuming from {checkpoint}", flush=True)
     trainer.train(resume_from_checkpoint=checkpoint)
     trainer.save_model(str(output_dir))
     trainer.save_state()

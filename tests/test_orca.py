@@ -265,7 +265,7 @@ BATCH_PROBE = """
 import json, sys
 from pathlib import Path
 from mathmind.launch.preference import build_trainer
-trainer = build_trainer(Path(sys.argv[1]))
+trainer, _ = build_trainer(Path(sys.argv[1]))
 tokenizer = trainer.processing_class
 batch = next(iter(trainer.get_train_dataloader()))
 labels = batch["input_ids"].masked_fill(batch["completion_mask"] == 0, -100)   # what TRL's loss reads
