@@ -78,12 +78,15 @@ COMPARISON = re.compile(r"\b(?:more|less|fewer|than|mehr|weniger|als|plus|moins|
                         r"kuliko|pungufu)\b|比|より|มากกว่า|น้อยกว่า|বেশি|কম|ఎక్కువ|తక్కువ", re.I)
 # A self-correction: what comes after it replaces what came before.
 CORRECTION = re.compile(
-    r"\b(?:wait|actually|oops|mistake|wrong|incorrect|correction|let\s+me\s+re(?:do|calculate|check)|"
+    r"\b(?:wait|actually|oops|mistake|wrong|incorrect|correction|let\s+me\s+re(?:do|calculate|check|consider)|"
+    r"on\s+second\s+thought|reconsider|recalculat\w*|not\s+right|doesn't\s+(?:look|seem)\s+right|"
     r"moment|fehler|falsch|korrigier\w*|attendez|erreur|faux|corrig\w*|espera|error|incorrect[oa]|"
     r"подождите|ошибк\w*|неверно|исправ\w*|subiri|kosa|samahani)\b"
-    r"|等等|等一下|不对|不對|算错|算錯|错了|更正|重新计算|待って|間違|訂正|再計算|เดี๋ยว|ผิด|แก้ไข|ভুল|সংশোধন|তপ్పు|తప్పు|సరిదిద్ద", re.I)
+    r"|等等|等一下|不对|不對|算错|算錯|错了|更正|重新计算|重新考虑|再算一遍|いや、|待って|間違|訂正|再計算|เดี๋ยว|ผิด|แก้ไข|ভুল|সংশোধন|তপ్పు|తప్పు|సరిదిద్ద", re.I)
 # Words that hedge between values: "either 12 or 14".
 HEDGE = re.compile(r"\b(?:either|or|maybe|perhaps|possibly|oder|ou|o|или|либо|au|ama)\b|或者|或|还是|還是|か|หรือ|অথবা|বা|లేదా", re.I)
+# An answer phrase naming a range commits to no value: "The answer is between 12 and 14."
+RANGE = re.compile(r"\b(?:between|zwischen|entre|между|kati\s+ya)\b|之间|ระหว่าง", re.I)
 BOLD = re.compile(r"\*\*([^*\n]{1,60})\*\*")
 THINK_END = re.compile(r"^.*</think>", re.S)
 # A number: thousands groups (1,234 / 1，234 / 1 234), decimals with . or a decimal comma, sign.
@@ -220,7 +223,7 @@ def _segment_final(segment: str, marker: str) -> Final | None:
     if value is None:
         words = words_value(segment)
         return Final(segment.strip(), words, marker, words=True) if words else None
-    hedged = len(_values(segment)) > 1 and HEDGE.search(segment) is not None
+    hedged = len(_values(segment)) > 1 and (HEDGE.search(segment) or RANGE.search(segment)) is not None
     return Final(segment.strip(), value, marker, hedged=hedged)
 
 
