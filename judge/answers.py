@@ -70,6 +70,9 @@ CHECK = re.compile(
     r"or\b|probe|prüf|überprüf|das\s+(?:sind|entspricht|ist)|v[ée]rif|c'est|soit|verific|comprob|es\s+decir|o\s+sea|"
     r"провер|то\s+есть|это\s|kuhakiki|hakiki|yaani|ตรวจสอบ|หรือ|যাচাই|পরীক্ষা|অর্থাৎ|తనిఖీ|ధృవీకరణ|అంటే|"
     r"验证|检验|檢驗|检查|验算|即|也就是|换算|相当于|注|这是|確認|検算|つまり|これは)", re.I)
+# "is 18", "ist 18", "是18": in a conclusion naming several numbers, the one after the last of these is the result.
+COPULA = re.compile(r"\b(?:is|are|was|equals|ist|beträgt|est|es|son|ni|равн\w*|составляет)\s+(?=[$￥¥€£]?\s*[-−\d])"
+                    r"|(?:是|为|為|は)\s*(?=[$￥¥€£]?\s*[-−\d])", re.I)
 # A conversion inside a concluding sentence: "3 小时，即180分钟", "3 hours, that is 180 minutes".
 CONVERTED = re.compile(r"(?:[，,;；(（]|\s)\s*(?:即|也就是|相当于|换算|that\s+is|which\s+is|i\.e\.|das\s+sind|soit|c'est-à-dire|"
                        r"es\s+decir|o\s+sea|то\s+есть|yaani|คิดเป็น|অর্থাৎ|అంటే|つまり)", re.I)
@@ -282,6 +285,9 @@ def _closing(text: str, after: int) -> Final | None:
                 values = _values(clause)
             if len(values) > 1 and "1" in values and not HEDGE.search(clause):
                 values = [v for v in values if v != "1"]      # "1日に18ドル", "1 box holds 18 eggs"
+            copula = list(COPULA.finditer(clause))
+            if len(values) > 1 and copula and not HEDGE.search(clause):
+                values = _values(clause[copula[-1].end():])[:1]    # "the difference between 20 and 2 is 18"
             if len(values) == 1:
                 if statement is not None and not _same_number(statement.value, values[0]) and \
                         not COMPARISON.search(statement.raw):
