@@ -118,7 +118,7 @@ DIGITS = str.maketrans({chr(base + i): str(i) for base in (0x09E6, 0x0C66, 0x0E5
 class Final:
     """The response's final committed answer: the raw text found and its value as math-verify reads it."""
     raw: str
-    value: str | None      # None: something was committed but it is not a number, fraction or choice
+    value: str | None      # None: something was committed but it is not one number, fraction or choice
     marker: str            # the form: boxed | phrase | bold | conclusion | closing_line | computation | statement
     hedged: bool = False   # "either 12 or 14": committed to no single value
     words: bool = False    # the value was written in words
@@ -227,7 +227,7 @@ def _segment_final(segment: str, marker: str) -> Final | None:
         words = words_value(segment)
         return Final(segment.strip(), words, marker, words=True) if words else None
     hedged = len(_values(segment)) > 1 and (HEDGE.search(segment) or RANGE.search(segment)) is not None
-    return Final(segment.strip(), value, marker, hedged=hedged)
+    return Final(segment.strip(), None if hedged else value, marker, hedged=hedged)
 
 
 def _sentences(text: str) -> list[tuple[int, str]]:
@@ -307,9 +307,9 @@ def _closing(text: str, after: int) -> Final | None:
         if OPERATOR.search(s) or remarks == 2:
             break                      # the reasoning goes on: nothing before it was the conclusion
         if last_numeric and finished and len(_values(s)) == 1:
-            statement = Final(s, number_value(s), "statement", hedged=HEDGE.search(s) is not None)
-            if statement.hedged:
-                return statement       # "Maybe 18? Or 20?"
+            if HEDGE.search(s):
+                return Final(s, None, "statement", hedged=True)     # "Maybe 18? Or 20?"
+            statement = Final(s, number_value(s), "statement")
         last_numeric = False
         remarks += 1                   # "That's 3 more than last week."
     # "Janet makes $18 every day." ending the worked steps: a plain statement of one number.
