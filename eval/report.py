@@ -290,7 +290,8 @@ def run(args: argparse.Namespace) -> int:
                        if s else (None, None) for s, f in zip(points, families)]
     if families:
         chart = figures / "overview.png"
-        bar_chart(chart, f"Headline metric per benchmark ({args.headline} where the benchmark has it)",
+        which = "judge; lm-eval where a benchmark has no judge rows" if args.headline == "judge" else "lm-eval"
+        bar_chart(chart, f"Headline metric per benchmark ({which})",
                   [f"{fam}\n{headline_kind[fam][0]}" for fam in families], overview, baseline, "score (%)")
         lines += ["## Overview", "", f"![overview]({chart.relative_to(args.out.parent)})", ""]
     for fam in families:
