@@ -88,6 +88,9 @@ CORRECTION = re.compile(
     r"|等等|等一下|不对|不對|算错|算錯|错了|更正|重新计算|重新考虑|再算一遍|いや、|待って|間違|訂正|再計算|เดี๋ยว|ผิด|แก้ไข|ভুল|সংশোধন|তপ్పు|తప్పు|సరిదిద్ద", re.I)
 # Words that hedge between values: "either 12 or 14".
 HEDGE = re.compile(r"\b(?:either|or|maybe|perhaps|possibly|oder|ou|o|или|либо|au|ama)\b|或者|或|还是|還是|か|หรือ|অথবা|বা|లేదా", re.I)
+# "not 16 but 18", "不是16而是18": the value after the turn is the answer.
+NEGATED = re.compile(r"\s*(?:not\s[^,.;]{0,40}?\bbut|不是[^，。]{0,20}?而是|nicht\s[^,.;]{0,40}?\bsondern|pas\s[^,.;]{0,40}?\bmais|"
+                     r"no\s[^,.;]{0,40}?\bsino|не\s[^,.;]{0,40}?\bа)\b", re.I)
 # An answer phrase naming a range commits to no value: "The answer is between 12 and 14."
 RANGE = re.compile(r"\b(?:between|zwischen|entre|между|kati\s+ya)\b|之间|ระหว่าง", re.I)
 BOLD = re.compile(r"\*\*([^*\n]{1,60})\*\*")
@@ -222,6 +225,8 @@ def _same_number(a: str | None, b: str | None) -> bool:
 
 def _segment_final(segment: str, marker: str) -> Final | None:
     """The value a commitment's text holds: a number (or fraction), else a number in words; hedges flagged."""
+    negated = NEGATED.match(segment)
+    segment = segment[negated.end():] if negated else segment     # "not 16 but 18"
     value = number_value(segment)
     if value is None:
         words = words_value(segment)
