@@ -80,7 +80,8 @@ KINDS: dict[str, DeviceKind] = {
         # CUDA/NPU by itself when it sees one, is told: otherwise rank 1 of `cpu:2` on a 1-GPU machine dies
         # with "invalid device ordinal".
         hides_accelerators=True,
-        forced_env={"DS_ACCELERATOR": "cpu"},
+        # torch would otherwise import torch_npu by itself (backend autoload) on an Ascend machine.
+        forced_env={"DS_ACCELERATOR": "cpu", "TORCH_DEVICE_BACKEND_AUTOLOAD": "0"},
         # TrainingArguments would otherwise look for an accelerator; bf16 autocast on CPU is slow.
         trainer_args={"use_cpu": True},
     ),

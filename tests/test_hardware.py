@@ -78,7 +78,8 @@ def test_launch_env_defaults_and_user_values_win():
     cuda = launch_env(simulate("cuda:4"), {"NCCL_SOCKET_IFNAME": "ib0"})
     assert cuda["CUDA_VISIBLE_DEVICES"] == "0,1,2,3" and cuda["NCCL_SOCKET_IFNAME"] == "ib0"
     assert not any(k.startswith("HCCL") for k in cuda)
-    assert launch_env(simulate("cpu:2"), {}) == {"CUDA_VISIBLE_DEVICES": "", "ASCEND_RT_VISIBLE_DEVICES": "", "DS_ACCELERATOR": "cpu"}
+    assert launch_env(simulate("cpu:2"), {}) == {"CUDA_VISIBLE_DEVICES": "", "ASCEND_RT_VISIBLE_DEVICES": "", "DS_ACCELERATOR": "cpu",
+                                                 "TORCH_DEVICE_BACKEND_AUTOLOAD": "0"}
 
 
 def test_cpu_request_hides_every_accelerator_whatever_the_user_set():

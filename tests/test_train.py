@@ -278,3 +278,21 @@ def test_every_shipped_recipe_checkpoints_often_enough_to_resume(recipe):
         assert save <= 0.25, recipe
     else:
         assert values.get("max_steps", -1) >= 4 * save, f"{recipe}: save_steps {save} with max_steps {values.get('max_steps')}"
+
+
+def test_training_depends_on_the_data_and_seed_not_on_the_order_distill_wrote_it(run_mathmind, workdir):
+    """A concurrent distill writes answers in arrival order; two runs over the same samples must train identically."""
+    data = json.loads((workdir / "data" / "demo.json").read_text())
+    info = json.loads((workdir / "data" / "dataset_info.json").read_text())
+    info["reordered"] = {**info["demo_sharegpt"], "file_name": "reordered.json"}
+    (workdir / "data" / "reordered.json").write_text(json.dumps(list(reversed(data))))
+    (workdir / "data" / "order_info.json").write_text(json.dumps(info))
+    losses = []
+    for name in ("demo_sharegpt", "reordered"):
+        out = workdir / "saves" / f"order_{name}"
+        proc = train(run_mathmind, workdir, "recipes/tiny/full_sft.yaml", "--hardware", "cpu:1", "model_name_or_path=models/tiny",
+                     "deepspeed=null", "max_steps=4", "logging_steps=1", "save_strategy=no", f"dataset={name}",
+                     "custom_dataset_info=data/order_info.json", f"output_dir={out}")
+        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr
+        losses.append([e["loss"] for e in read_state(out)["log_history"] if "loss" in e])
+    assert len(losses[0]) == 4 and losses[0] == losses[1]
