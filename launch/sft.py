@@ -215,6 +215,8 @@ def checkpointing_needed(model: Any, values: dict[str, Any], config: Any, memory
     """
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     frozen = sum(p.numel() for p in model.parameters() if not p.requires_grad)
+    if values.get("finetuning_type") == "lora":    # called before PEFT wraps the model: the base will be frozen
+        trainable, frozen = 0, trainable + frozen
     stage = zero_stage(values)
     half = config.bf16 or config.fp16
     if stage is None:

@@ -148,3 +148,4 @@ def test_gradient_checkpointing_default_follows_memory(tmp_path):
     assert needed(qwen_1_5b, 8, {}, 79.2)                        # twice the tokens do not
     assert needed(qwen_7b, 1, {"deepspeed": "recipes/deepspeed/ds_z2.json"}, 64, world=8)   # 7B full, ZeRO-2, 910B 64 GB
     assert not needed(qwen_7b, 1, {"deepspeed": "recipes/deepspeed/ds_z3.json"}, 64, world=8)
+    assert not needed(qwen_7b, 1, {"deepspeed": "recipes/deepspeed/ds_z2.json", "finetuning_type": "lora"}, 64, world=8)
