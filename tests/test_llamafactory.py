@@ -238,3 +238,26 @@ def test_llamafactory_failures_are_caught(run_mathmind_module, workdir):
                                f"output_dir={workdir / 'saves' / 'raw'}", cwd=str(workdir), env=LF_PATH)
     assert proc.returncode == 1
     assert "mathmind train: llamafactory exited with" in proc.stderr and "Cannot find valid samples" in proc.stderr
+
+
+@needs_llamafactory
+def test_llamafactory_trains_dpo_from_pairs_shaped_data(run_mathmind_module, workdir):
+    """The stage openMind lacks, through LLaMA-Factory: a preference dataset as `mathmind pairs` registers it."""
+    from mathmind.convert.cli import Format, register
+    from mathmind.convert.pairs import LF_TAGS
+
+    pairs = [{"conversations": [{"from": "user", "value": f"What is {i} + {i}?"}],
+              "chosen": {"from": "assistant", "value": f"The answer is \\boxed{{{2 * i}}}."},
+              "rejected": {"from": "assistant", "value": f"The answer is \\boxed{{{2 * i + 1}}}."}} for i in range(8)]
+    (workdir / "data" / "dpo.json").write_text(json.dumps(pairs))
+    register(workdir / "data" / "dataset_info.json", "dpo", workdir / "data" / "dpo.json",
+             Format(None, "sharegpt", {"messages": "conversations", "chosen": "chosen", "rejected": "rejected"}, LF_TAGS, ranking=True))
+    out = workdir / "saves" / "dpo"
+    proc = run_mathmind_module("train", "recipes/tiny/orca_dpo.yaml", "--launcher", "llamafactory", "--hardware", "cpu:1",
+                               "model_name_or_path=models/tiny", "dataset=dpo", "custom_dataset_info=data/dataset_info.json",
+                               "deepspeed=null", "max_steps=2", "logging_steps=1", "per_device_train_batch_size=2", f"output_dir={out}",
+                               cwd=str(workdir), env=LF_PATH)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
+    assert "chosen_input_ids" in proc.stdout                 # LLaMA-Factory's own print of a pairwise example
+    state = json.loads((out / "trainer_state.json").read_text())
+    assert state["global_step"] == 2 and any("rewards/chosen" in entry for entry in state["log_history"])
