@@ -25,6 +25,7 @@ OM_STAMP := $(OM_VENV)/.installed
 # installed without them: torchvision absent (transformers does without it), torchaudio 2.11 (imported by
 # llamafactory.data.mm_plugin, used only for audio data) without its compiled extension, which targets CUDA torch
 # 2.11; torchaudio treats a missing extension as not built. The web UI / API / video / hub packages are left out.
+# LLaMA-Factory goes in last and --no-deps, so pip does not print the requirements left out as errors.
 LF_VENV  ?= .venv-llamafactory
 LF_STAMP := $(LF_VENV)/.installed
 LF_SKIP  := torchvision torchaudio gradio fastapi uvicorn sse-starlette av hf-transfer fire modelscope tyro torchdata
@@ -64,13 +65,16 @@ $(LF_STAMP): constraints.txt
 	$(PYTHON) -m venv $(LF_VENV)
 	$(LF_VENV)/bin/pip install -q --upgrade pip
 	$(LF_VENV)/bin/pip install -q -c constraints.txt $(TORCH_FROM) "$(TORCH)"
-	$(LF_VENV)/bin/pip install -q -c constraints.txt --no-deps llamafactory==0.9.5
-	$(LF_VENV)/bin/python -c "import re, sys; from importlib.metadata import requires; skip = set(sys.argv[1:]); \
-		print('\n'.join(r for r in requires('llamafactory') if 'extra ==' not in r and re.match(r'[\w.-]+', r)[0] not in skip))" \
-		$(LF_SKIP) > $(LF_VENV)/requirements.txt
+	$(LF_VENV)/bin/pip download -q llamafactory==0.9.5 --no-deps -d $(LF_VENV)/wheels
+	$(LF_VENV)/bin/python -c "import re, sys, zipfile; w = zipfile.ZipFile(sys.argv[1]); skip = set(sys.argv[2:]); \
+		meta = w.read(next(n for n in w.namelist() if n.endswith('.dist-info/METADATA'))).decode(); \
+		reqs = [l.split(': ', 1)[1] for l in meta.splitlines() if l.startswith('Requires-Dist: ')]; \
+		print('\n'.join(r for r in reqs if 'extra ==' not in r and re.match(r'[\w.-]+', r)[0] not in skip))" \
+		$(LF_VENV)/wheels/llamafactory-0.9.5-py3-none-any.whl $(LF_SKIP) > $(LF_VENV)/requirements.txt
 	$(LF_VENV)/bin/pip install -q -c constraints.txt -r $(LF_VENV)/requirements.txt
 	$(LF_VENV)/bin/pip install -q --no-deps torchaudio==2.11.0
 	rm -f $(LF_VENV)/lib/python*/site-packages/torchaudio/lib/*.so
+	$(LF_VENV)/bin/pip install -q --no-deps $(LF_VENV)/wheels/llamafactory-0.9.5-py3-none-any.whl
 	$(LF_VENV)/bin/python -c "import llamafactory.data.mm_plugin, llamafactory.hparams; print('LLaMA-Factory imports')"
 	touch $@
 
