@@ -77,11 +77,17 @@ def render_for_openmind(values: dict[str, Any], om: OpenMind) -> tuple[dict[str,
     return out, changes
 
 
+def tool_datasets(values: dict[str, Any], entries: dict[str, dict[str, Any]]) -> list[str]:
+    """The recipe's datasets with tool-call turns: entries with a `tools` column, as `mathmind convert --format pot`
+    registers them."""
+    names = [n.strip() for n in str(values.get("dataset", "")).split(",")]
+    return [n for n in names if (entries.get(n) or {}).get("columns", {}).get("tools")]
+
+
 def refuse_tool_datasets(values: dict[str, Any], entries: dict[str, dict[str, Any]]) -> None:
     """openMind 1.0 encodes user and assistant turns only (NotImplementedError on function/observation turns):
-    refuse tool-call datasets (an entry with a `tools` column, as `mathmind convert --format pot` registers) up front."""
-    names = [n.strip() for n in str(values.get("dataset", "")).split(",")]
-    tools = [n for n in names if (entries.get(n) or {}).get("columns", {}).get("tools")]
+    refuse tool-call datasets up front."""
+    tools = tool_datasets(values, entries)
     if tools:
         raise UserError(f"dataset {', '.join(tools)}: tool-call turns (function_call / observation), which openMind 1.0 "
                         f"cannot train (user/assistant turns only); use --launcher llamafactory or --launcher torchrun")

@@ -23,14 +23,21 @@ AUTO_STAGES: dict[str, set[str] | None] = {
 }
 
 
-def pick_launcher(hw: Hardware, stage: str = "sft",
-                  which: Callable[[str], str | None] = shutil.which) -> tuple[str, list[str]]:
-    """The first of the device kind's preferred launchers that takes `stage` and whose executable is found,
-    and notes on the ones passed over."""
+# Launchers that cannot train tool-call turns (function_call / observation: `pot` data); auto passes them over.
+NO_TOOL_CALLS = {"openmind"}
+
+
+def pick_launcher(hw: Hardware, stage: str = "sft", which: Callable[[str], str | None] = shutil.which,
+                  tool_calls: bool = False) -> tuple[str, list[str]]:
+    """The first of the device kind's preferred launchers that takes `stage` (and tool-call data, when the
+    datasets have it) and whose executable is found, and notes on the ones passed over."""
     notes: list[str] = []
     for name in hw.spec.launchers:
         stages = AUTO_STAGES[name]
         if stages is not None and stage not in stages:
+            continue
+        if tool_calls and name in NO_TOOL_CALLS:
+            notes.append(f"{LAUNCHER_EXECUTABLES[name]} passed over: it cannot train tool-call (pot) turns")
             continue
         if which(LAUNCHER_EXECUTABLES[name]):
             return name, notes

@@ -108,6 +108,17 @@ def last_checkpoint(output_dir: Path) -> Path | None:
     return max(checkpoints, key=lambda p: int(p.name.split("-")[-1])) if checkpoints else None
 
 
+def tool_datasets_of(recipe: "Recipe") -> list[str]:
+    """The recipe's tool-call datasets, when its dataset_info can be read (validate() reports it when it cannot)."""
+    from mathmind.launch.openmind import tool_datasets
+    from mathmind.launch.recipe import registered_datasets
+
+    try:
+        return tool_datasets(recipe.values, registered_datasets(recipe))
+    except (UserError, OSError):
+        return []
+
+
 def prepare(args: argparse.Namespace, environ: dict[str, str]) -> Launch:
     from mathmind.hardware import detect, launch_env, simulate
     from mathmind.launch.openmind import TRANSLATED_KEYS, probe_openmind, render_for_openmind
@@ -118,7 +129,7 @@ def prepare(args: argparse.Namespace, environ: dict[str, str]) -> Launch:
     hw = simulate(args.hardware) if args.hardware else detect()
     notes = list(hw.warnings)
     if args.launcher == "auto":
-        launcher, why = pick_launcher(hw, str(recipe.values.get("stage") or "sft"))
+        launcher, why = pick_launcher(hw, str(recipe.values.get("stage") or "sft"), tool_calls=bool(tool_datasets_of(recipe)))
         notes += why
     else:
         launcher = args.launcher

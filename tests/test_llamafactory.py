@@ -91,6 +91,9 @@ def test_auto_picks_llamafactory_for_preference_stages_on_ascend_only():
     no_lf = lambda exe: None if exe == "llamafactory-cli" else f"/usr/bin/{exe}"
     assert pick_launcher(npu, "dpo", no_lf) == ("torchrun", ["llamafactory-cli not found on PATH"])
     assert pick_launcher(simulate("cuda:8"), "dpo", everything)[0] == "torchrun"
+    # pot data (tool-call turns): openMind 1.0 cannot train it, so auto passes it over
+    assert pick_launcher(npu, "sft", everything, tool_calls=True) == \
+        ("torchrun", ["openmind-cli passed over: it cannot train tool-call (pot) turns"])
 
 
 def test_dry_run_two_node_8x910b(run_mathmind_module, workdir):
