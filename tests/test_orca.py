@@ -313,6 +313,19 @@ def test_preference_training_two_processes_zero2_resumes_from_checkpoint(run_mat
     assert any(p.name.startswith("rng_state_1") for p in (out / "checkpoint-3").iterdir())   # two ranks
 
 
+def test_lora_dpo_with_an_sft_term_trains_an_adapter(run_mathmind, pref_workdir):
+    out = pref_workdir / "run_lora_dpo"
+    result = run_mathmind("train", "recipes/tiny/orca_dpo.yaml", "--hardware", "cpu:1", "finetuning_type=lora", "lora_rank=4",
+                          "deepspeed=null", "pref_ftx=0.5", "max_steps=2", "logging_steps=1", "per_device_train_batch_size=2",
+                          f"model_name_or_path={pref_workdir / 'models' / 'tiny'}", f"output_dir={out}",
+                          f"custom_dataset_info={pref_workdir / 'data' / 'pairs' / 'dataset_info.json'}", cwd=str(ROOT), timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert json.loads((out / "adapter_config.json").read_text())["r"] == 4       # only the adapter was trained and saved
+    assert not (out / "model.safetensors").exists()
+    state = json.loads((out / "trainer_state.json").read_text())
+    assert [entry["step"] for entry in state["log_history"] if "loss" in entry] == [1, 2]
+
+
 def test_preference_dry_run_on_ascend_uses_torchrun_with_torch_npu(run_mathmind, pref_workdir):
     common = [f"model_name_or_path={pref_workdir / 'models' / 'tiny'}", f"output_dir={pref_workdir / 'dry'}",
               f"custom_dataset_info={pref_workdir / 'data' / 'pairs' / 'dataset_info.json'}"]
