@@ -1,7 +1,7 @@
 """Judge accuracy on the labelled set (benchmarks/data/judge_labelled.jsonl; see make_judge_set.py).
 
-Prints, for each judge: accuracy on all records (undecided counts as not accepted), accuracy on the
-records it decided, false accepts (wrong answers kept: the costly error for training data), false
+Prints, for each judge: accuracy on all records (undecided counts as not accepted: right for a wrong
+answer, wrong for a right one), accuracy on the records it decided, false accepts (wrong answers kept: the costly error for training data), false
 rejects, the undecided share and the share sent to the LLM; then the rule judge's accuracy and
 undecided share per language and per answer form, next to the naive judges; then the time per
 record. Baselines, measured in the same run:
@@ -74,11 +74,12 @@ def rule_before() -> Callable | None:
 def score(name: str, verdicts: list[str], labels: list[str], llm_calls: int = 0) -> str:
     n = len(labels)
     decided = [(v, l) for v, l in zip(verdicts, labels) if v != "undecided"]
-    right = sum(v == l for v, l in decided)
+    right = sum(accepted_right(v, l) for v, l in zip(verdicts, labels))          # undecided = not accepted
+    right_decided = sum(v == l for v, l in decided)
     false_acc = sum(v == "accept" and l == "reject" for v, l in decided)
     false_rej = sum(v == "reject" and l == "accept" for v, l in decided)
-    return (f"{name:<14} {right / n:8.1%} {right / max(len(decided), 1):9.1%} {false_acc / n:9.1%} {false_rej / n:9.1%} "
-            f"{(n - len(decided)) / n:10.1%} {llm_calls / n:8.1%}")
+    return (f"{name:<14} {right / n:8.1%} {right_decided / max(len(decided), 1):9.1%} {false_acc / n:9.1%} "
+            f"{false_rej / n:9.1%} {(n - len(decided)) / n:10.1%} {llm_calls / n:8.1%}")
 
 
 def accepted_right(verdict: str, label: str) -> bool:

@@ -129,8 +129,9 @@ def missing_folder(spec: str) -> UserError:
         return UserError(f"{spec}: is a file, not a model folder")
     existing = next((p for p in path.absolute().parents if p.is_dir()), None)
     missing = path.absolute().relative_to(existing) if existing else path
+    hint = "" if spec.startswith(("/", ".", "~")) else f" (for a hub id, write {default_hub()}:{spec})"
     return UserError(f"{spec}: no such folder ({existing} has no {missing.parts[0]!r}); a value written as a path "
-                     f"is not looked up on a hub")
+                     f"is not looked up on a hub{hint}")
 
 
 def pull(spec: str, hub: str | None = None, revision: str | None = None, cache_dir: str | None = None,

@@ -14,11 +14,12 @@ def modelscope_cache(tmp_path, tiny_model):
     return cache
 
 
-def test_hub_id_resolves_from_the_modelscope_cache_offline(run_mathmind, modelscope_cache):
+def test_hub_id_resolves_from_the_modelscope_cache_offline(run_mathmind, modelscope_cache, tmp_path):
     env = {"MODELSCOPE_CACHE": str(modelscope_cache), "MATHMIND_OFFLINE": "1"}
     for spec in ("modelscope:mathmind/tiny", "mathmind/tiny"):            # a bare id goes to ModelScope by default
         started = time.time()
-        proc = run_mathmind("pull", spec, env=env)
+        # run where no folder is called `mathmind`: there, `mathmind/tiny` would be a path (see the test below)
+        proc = run_mathmind("pull", spec, env=env, cwd=str(tmp_path))
         assert proc.returncode == 0, proc.stderr
         assert proc.stdout.strip() == str(modelscope_cache / "models" / "mathmind" / "tiny")
         assert time.time() - started < 30
@@ -89,7 +90,8 @@ def test_path_looking_model_is_never_a_hub_id(run_mathmind, tmp_path, spec, miss
     assert proc.returncode == 2 and time.monotonic() - started < 10, proc.stderr
     if missing:
         assert f"{spec}: no such folder" in proc.stderr and repr(missing) in proc.stderr
-        assert "modelscope" not in proc.stderr and "unreachable" not in proc.stderr
+        assert "unreachable" not in proc.stderr and "modelscope:/" not in proc.stderr
+        assert ("for a hub id, write modelscope:models/typo" in proc.stderr) == (spec == "models/typo")
     else:
         assert "not a folder here and not a hub id" in proc.stderr
 
@@ -104,4 +106,4 @@ def test_train_dry_run_names_a_missing_model_folder(run_mathmind, tmp_path):
     proc = run_mathmind("train", "recipes/tiny/full_sft.yaml", "--hardware", "cpu:2", "--dry-run",
                         "model_name_or_path=saves/tiny-typo", cwd=str(tmp_path), env={"MATHMIND_OFFLINE": ""})
     assert proc.returncode == 2 and "saves/tiny-typo: no such folder" in proc.stderr, proc.stderr
-    assert "modelscope" not in proc.stderr
+    assert "unreachable" not in proc.stderr and "not in modelscope" not in proc.stderr
