@@ -37,6 +37,9 @@ WHY = {"no_final_answer": "no committed final answer (no \\boxed{}, answer phras
        "unreadable_answer": "the committed answer is not a number, fraction or choice the rules can read",
        "not_comparable": "math-verify could not compare the answer with the gold value",
        "no_gold_value": "no value could be read from the gold answer",
+       "ambiguous_final_answer": "the conclusion names several values, or the last sentence contradicts it",
+       "hedged": "the answer hedges between values ('either 12 or 14', a range)",
+       "truncated": "the reasoning was opened and never closed (cut off)",
        "llm_unreadable": "the LLM judge's reply said neither accept nor reject",
        "llm_failed": "the LLM judge was not reached"}
 MATH_SPAN = re.compile(r"\$\$.+?\$\$|\\\[.+?\\\]|\\\(.+?\\\)|\$[^$\n]+?\$", re.S)

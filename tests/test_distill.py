@@ -50,7 +50,7 @@ def test_faults_are_retried_and_every_answer_lands_once(teacher, run_mathmind, t
     assert [records[f"q.jsonl#{i}#0"]["attempts"] for i in range(8)] == [2, 3, 2, 2, 2, 2, 1, 1]
     for record in records.values():
         assert set(record) == {"id", "question", "gold", "prompt", "reasoning", "answer", "finish_reason", "usage",
-                               "model", "latency_s", "attempts"}
+                               "model", "latency_s", "attempts", "source"}
         assert record["answer"].startswith("We compute") and record["reasoning"].startswith("Okay")
         assert record["finish_reason"] == "stop" and record["usage"]["reasoning_tokens"] > 0
     inline = records["q.jsonl#6#0"]
