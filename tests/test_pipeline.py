@@ -139,16 +139,20 @@ def test_shipped_pipelines_plan_every_step(run_mathmind, tmp_path):
     seed002 = run_mathmind("run", "recipes/pipelines/seed002_qwen2.5_7b.yaml", "--plan", cwd=str(tmp_path))
     assert seed002.returncode == 0, seed002.stderr
     steps = {s.name: s for s in plan(load_pipeline(ROOT / "recipes/pipelines/seed002_qwen2.5_7b.yaml"), Path("runs/seed002"))}
-    assert list(steps) == ["answer", "judged", "dataset", "distilled", "eval_base", "eval_distilled", "report"]
+    assert list(steps) == ["answer", "judged", "dataset", "distilled", "dataset_unfiltered", "unfiltered", "eval_base",
+                           "eval_unfiltered", "eval_distilled", "report"]
     assert [line.split(":")[0] for line in seed002.stdout.splitlines() if line[:1].isdigit()] == \
         [f"{i}. {name} ({s.command})" for i, (name, s) in enumerate(steps.items(), 1)]
-    assert seed002.stdout.count("RUN: new") == 7 and "nothing is run" in seed002.stdout
+    assert seed002.stdout.count("RUN: new") == 10 and "nothing is run" in seed002.stdout
     assert ("$ mathmind train recipes/qwen2.5-7b-instruct/full_distill.yaml output_dir=runs/seed002/distilled/model "
             "dataset=DS_r1_answer custom_dataset_info=runs/seed002/dataset/data/dataset_info.json cutoff_len=4096 "
             "--hardware npu:8") in seed002.stdout
     assert "--questions 'modelscope:modelscope/gsm8k?subset=main&split=train'" in seed002.stdout
     assert steps["eval_distilled"].argv[:3] == ["eval", "--model", "runs/seed002/distilled/model"]
-    assert steps["report"].argv[1:3] == ["runs/seed002/eval_base/eval", "runs/seed002/eval_distilled/eval"]
+    assert steps["report"].argv[1:4] == ["runs/seed002/eval_base/eval", "runs/seed002/eval_unfiltered/eval",
+                                         "runs/seed002/eval_distilled/eval"]
+    assert steps["dataset_unfiltered"].argv[:3] == ["convert", "--in", "runs/seed002/answer/records.jsonl"]
+    assert "--keep" in steps["dataset_unfiltered"].argv
     assert not (tmp_path / "runs").exists()                                            # --plan ran nothing
 
     seed003 = run_mathmind("run", "recipes/pipelines/seed003_qwen2_7b_two_agents.yaml", "--plan", cwd=str(tmp_path))
