@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,7 @@ import yaml
 
 from mathmind.errors import UserError
 from mathmind.launch.recipe import Recipe, dataset_file, registered_datasets, speed_options
-from mathmind.launch.sft import (SHAREGPT_TAGS, checkpointing_needed, keep_trainable_fp32, load_model, load_tokenizer,
+from mathmind.launch.sft import (SHAREGPT_TAGS, apply_checkpointing_default, keep_trainable_fp32, load_model, load_tokenizer,
                                  lora_config, sft_config, sharegpt_messages)
 
 
@@ -119,7 +118,7 @@ def build_trainer(recipe_path: Path) -> tuple[Any, list[str]]:
     Model loading, precision (fp32 master weights under bf16 unless DeepSpeed/LoRA/pure_bf16), the attention
     kernel and the checkpointing estimate are SFT's (mathmind.launch.sft), so both trainers treat a recipe alike.
     """
-    from mathmind.hardware.runtime import device_memory_bytes, prepare_runtime
+    from mathmind.hardware.runtime import prepare_runtime
 
     spec = prepare_runtime()
     from datasets import Dataset
@@ -134,11 +133,7 @@ def build_trainer(recipe_path: Path) -> tuple[Any, list[str]]:
     dataset = Dataset.from_list(load_preference_rows(values, recipe_path))
     model, notes = load_model(values, config, spec)
     ref_model = load_model({**values, "model_name_or_path": values["ref_model"]}, config, spec)[0] if values.get("ref_model") else None
-    if options.gradient_checkpointing is None:
-        needed = checkpointing_needed(model, values, config, device_memory_bytes(spec), int(os.environ.get("WORLD_SIZE", "1")))
-        for name in ("activation_checkpointing", "gradient_checkpointing"):   # transformers 5 reads the first, TRL the second
-            if hasattr(config, name):
-                setattr(config, name, needed)
+    apply_checkpointing_default(model, values, config, spec, options)
     notes.append(f"gradient checkpointing {'on' if config.gradient_checkpointing else 'off'}; "
                  f"reference model: {values.get('ref_model') or 'the starting model'}")
     trainer_class = {"dpo": DPOTrainer, "kto": KTOTrainer}[values["stage"]]

@@ -246,8 +246,20 @@ def lora_config(values: dict[str, Any]) -> Any:
                       lora_dropout=float(values.get("lora_dropout", 0.0)), target_modules=targets, task_type="CAUSAL_LM")
 
 
+def apply_checkpointing_default(model: Any, values: dict[str, Any], config: Any, spec: Any, options: Any) -> None:
+    """The recipe's checkpointing choice stands; without one, checkpointing is on only where memory needs it."""
+    from mathmind.hardware.runtime import device_memory_bytes
+
+    if options.gradient_checkpointing is not None:
+        return
+    needed = checkpointing_needed(model, values, config, device_memory_bytes(spec), int(os.environ.get("WORLD_SIZE", "1")))
+    for name in ("activation_checkpointing", "gradient_checkpointing"):   # transformers 5 reads the first, TRL the second
+        if hasattr(config, name):
+            setattr(config, name, needed)
+
+
 def train(recipe_path: Path) -> None:
-    from mathmind.hardware.runtime import device_memory_bytes, fused_kernels_available, peak_memory_bytes, prepare_runtime
+    from mathmind.hardware.runtime import fused_kernels_available, peak_memory_bytes, prepare_runtime
 
     spec = prepare_runtime()
     from datasets import Dataset
@@ -271,11 +283,7 @@ def train(recipe_path: Path) -> None:
         notes.append(f"liger kernels asked for, but not usable on {spec.name} here (pip install 'mathmind[liger]' on CUDA): off")
     else:
         config.use_liger_kernel = options.liger
-    if options.gradient_checkpointing is None:
-        needed = checkpointing_needed(model, values, config, device_memory_bytes(spec), int(os.environ.get("WORLD_SIZE", "1")))
-        for name in ("activation_checkpointing", "gradient_checkpointing"):   # transformers 5 reads the first, TRL the second
-            if hasattr(config, name):
-                setattr(config, name, needed)
+    apply_checkpointing_default(model, values, config, spec, options)
     notes.append(f"gradient checkpointing {'on' if config.gradient_checkpointing else 'off'}"
                  + (" (memory estimate)" if options.gradient_checkpointing is None else " (recipe)")
                  + f", liger kernels {'on' if config.use_liger_kernel else 'off'}, packing {'on' if options.packing else 'off'}")
